@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: MIT
+// fastmc::Client: a memcached client over one or more servers.
+//
+// Thread-safety: one Client may be shared by any number of threads. Each call
+// leases connections from per-server pools and gives them back; no lock is
+// held across I/O. Calls on one connection never interleave.
+//
+// Every call finishes within ClientOptions::timeout (connects within
+// connect_timeout), whatever the servers do. A connection that saw an error
+// or a timeout mid-reply is closed, never reused, so a late reply can never
+// be read as the answer to a later request.
+//
+// Errors are values (Result); a miss is not an error. Keys are checked before
+// any byte is written: a bad key is Errc::invalid_key and nothing is sent.
+//
+//   fastmc::Client mc({.servers = {"127.0.0.1:11211"}});
+//   mc.set("greeting", "hello", {.ttl = 60});
+//   auto item = mc.get("greeting");   // Result<std::optional<Item>>
+//   if (item && *item) std::cout << (*item)->value;
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <fastmc/errors.hpp>
+#include <fastmc/options.hpp>
+#include <fastmc/result.hpp>
+
+namespace fastmc {
+
+namespace detail {
+class Engine;
+class FetchState;
+}  // namespace detail
+
+// An item read from a server, owning its bytes.
+struct Item {
+  std::string value;
+  std::uint32_t flags = 0;
+  std::uint64_t cas = 0;  // set by gets, gats, gets_many
+};
+
+// An item read from a server, viewing the client's buffers (see FetchedItems).
+struct ItemView {
+  std::string_view key;
+  std::string_view value;
+  std::uint32_t flags = 0;
+  std::uint64_t cas = 0;  // set when the fetch asked for it
+};
+
+// What to fetch with Client::fetch.
+struct FetchOptions {
+  bool with_cas = false;  // gets / gats
+  bool touch = false;     // gat / gats: reset each hit's ttl to `ttl`
+  std::int64_t ttl = 0;   // used iff touch
+};
+
+// The hits of one Client::fetch, in no particular order; misses are absent.
+// The views point into the connections the replies were read from: they stay
+// valid while this object lives, which keeps those connections leased. Let it
+// go soon. Move-only; not synchronised.
+class FetchedItems {
+ public:
+  FetchedItems();
+  FetchedItems(FetchedItems&&) noexcept;
+  FetchedItems& operator=(FetchedItems&&) noexcept;
+  ~FetchedItems();
+
+  std::size_t size() const noexcept;
+  bool empty() const noexcept { return size() == 0; }
+  // Requires: index < size().
+  ItemView operator[](std::size_t index) const noexcept;
+
+ private:
+  friend class Client;
+  std::unique_ptr<detail::FetchState> state_;
+};
+
+// One key and value for Client::set_many. The views must outlive the call.
+struct Entry {
+  std::string_view key;
+  std::string_view value;
+  StoreOptions options;
+};
+
+enum class CasOutcome : std::uint8_t {
+  stored,     // the item was replaced
+  exists,     // the item changed since its cas was read; nothing stored
+  not_found,  // the item is gone; nothing stored
+};
+
+// One server's answer to a call that goes to every server (stats, version).
+template <class T>
+struct ServerReply {
+  std::string server;
+  Result<T> reply;
+};
+
+using Stats = std::vector<std::pair<std::string, std::string>>;
+
+class Client {
+ public:
+  // Throws std::invalid_argument naming the entry if a server string cannot
+  // be parsed or the list is empty. Connects lazily, on first use.
+  explicit Client(ClientOptions options);
+  Client(Client&&) noexcept;
+  Client& operator=(Client&&) noexcept;
+  ~Client();
+
+  // Single-key reads. A miss is an empty optional.
+  Result<std::optional<Item>> get(std::string_view key);
+  Result<std::optional<Item>> gets(std::string_view key);
+  Result<std::optional<Item>> gat(std::string_view key, std::int64_t ttl);
+  Result<std::optional<Item>> gats(std::string_view key, std::int64_t ttl);
+
+  // Fetches every key with one request per server, all servers at once,
+  // under one deadline. Duplicate keys are fetched once.
+  Result<FetchedItems> fetch(std::span<const std::string_view> keys, FetchOptions options = {});
+  Result<FetchedItems> fetch(std::string_view key, FetchOptions options = {});
+  // Owning forms of fetch: key -> item, misses absent.
+  Result<std::unordered_map<std::string, Item>> get_many(std::span<const std::string_view> keys);
+  Result<std::unordered_map<std::string, Item>> gets_many(std::span<const std::string_view> keys);
+
+  // Storage. true iff stored; false when the command's condition failed
+  // (add: the key exists; replace, append, prepend: it does not).
+  Result<bool> set(std::string_view key, std::string_view value, StoreOptions options = {});
+  Result<bool> add(std::string_view key, std::string_view value, StoreOptions options = {});
+  Result<bool> replace(std::string_view key, std::string_view value, StoreOptions options = {});
+  Result<bool> append(std::string_view key, std::string_view value, StoreOptions options = {});
+  Result<bool> prepend(std::string_view key, std::string_view value, StoreOptions options = {});
+  Result<CasOutcome> cas(std::string_view key, std::string_view value, std::uint64_t cas,
+                         StoreOptions options = {});
+  // Stores every entry, pipelined: one write and one read per server, all
+  // servers at once. Returns the indexes of the entries that were not
+  // stored, in increasing order. A server failure fails the whole call.
+  Result<std::vector<std::size_t>> set_many(std::span<const Entry> entries);
+
+  // memcached's delete (a C++ keyword). true iff the key existed.
+  Result<bool> remove(std::string_view key);
+  // Deletes every key, pipelined; returns how many existed.
+  Result<std::size_t> remove_many(std::span<const std::string_view> keys);
+
+  // Arithmetic on a decimal value; an empty optional when the key is missing.
+  // incr wraps at 2^64; decr stops at 0 (memcached's rules).
+  Result<std::optional<std::uint64_t>> incr(std::string_view key, std::uint64_t delta = 1);
+  Result<std::optional<std::uint64_t>> decr(std::string_view key, std::uint64_t delta = 1);
+
+  // true iff the key existed and its ttl was reset.
+  Result<bool> touch(std::string_view key, std::int64_t ttl);
+
+  // Calls that go to every server.
+  Result<Done> flush_all(std::uint32_t delay_seconds = 0);
+  std::vector<ServerReply<Stats>> stats(std::span<const std::string_view> arguments = {});
+  std::vector<ServerReply<std::string>> version();
+
+  // Closes the idle connections; the client stays usable and reconnects.
+  void close();
+
+  // The servers as configured, in order.
+  std::vector<std::string> servers() const;
+
+ private:
+  std::unique_ptr<detail::Engine> engine_;
+};
+
+}  // namespace fastmc

@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: MIT
+// Options for fastmc::Client and its calls: plain structs with defaulted
+// fields, meant for designated initialisers:
+//
+//   fastmc::Client mc({.servers = {"127.0.0.1:11211"}, .timeout = 250ms});
+//   mc.set("k", "v", {.ttl = 300});
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fastmc {
+
+struct ClientOptions {
+  // "host", "host:port", "[v6addr]:port", "/unix/path" or "unix:/unix/path";
+  // port 11211 when none is given.
+  std::vector<std::string> servers;
+  // Time allowed to establish a connection (DNS, TCP); zero means no limit.
+  std::chrono::milliseconds connect_timeout{1000};
+  // Time allowed for a whole call, however many servers and bytes it
+  // involves; zero means no limit.
+  std::chrono::milliseconds timeout{1000};
+  // Largest value accepted from a server or sent to one, in bytes; a larger
+  // VALUE reply is a protocol error, so a server cannot make the client
+  // allocate without bound.
+  std::size_t max_value_size = 64 * 1024 * 1024;
+  // Most connections open to one server at once; zero means no limit. A call
+  // that finds every connection leased waits for one within its deadline.
+  std::size_t max_connections_per_server = 0;
+  // Connections kept open per server when idle.
+  std::size_t max_idle_connections_per_server = 8;
+  // Disable Nagle's algorithm: requests are small and latency-bound.
+  bool tcp_nodelay = true;
+  // Accept key bytes >= 0x80 (UTF-8) in the text protocol.
+  bool allow_non_ascii_keys = true;
+};
+
+// Per-call options for storage commands.
+struct StoreOptions {
+  // Seconds to live; zero means never expire; above 30 days it is an absolute
+  // Unix time (memcached's rule); negative means already expired.
+  std::int64_t ttl = 0;
+  // The client flags stored with the item (how the value is encoded).
+  std::uint32_t flags = 0;
+};
+
+}  // namespace fastmc
