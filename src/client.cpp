@@ -1,1 +1,739 @@
 // SPDX-License-Identifier: MIT
+// fastmc::Client over the engine: key checks, routing, leasing, encoding,
+// running exchanges and turning replies into results.
+#include <fastmc/client.hpp>
+
+#include <algorithm>
+#include <limits>
+#include <stdexcept>
+
+#include "engine/batch.hpp"
+#include "engine/connection_pool.hpp"
+#include "engine/server.hpp"
+#include "net/address.hpp"
+#include "net/connection.hpp"
+#include "protocol/key.hpp"
+#include "protocol/printable.hpp"
+#include "protocol/text_request.hpp"
+#include "routing/router.hpp"
+
+namespace fastmc {
+
+using engine::ConnectionPool;
+using Lease = ConnectionPool::Lease;
+using protocol::ReplyStatus;
+using protocol::TextReplyKind;
+
+namespace detail {
+
+class Engine {
+ public:
+  explicit Engine(ClientOptions options) : options_(std::move(options)), router_(1) {
+    if (options_.servers.empty()) throw std::invalid_argument("fastmc::Client: no servers given");
+    const net::ConnectionOptions connection_options{
+        .connect_timeout = options_.connect_timeout,
+        .call_timeout = options_.timeout,
+        .max_value_size = options_.max_value_size,
+        .tcp_nodelay = options_.tcp_nodelay,
+    };
+    const engine::PoolOptions pool_options{
+        .max_connections = options_.max_connections_per_server,
+        .max_idle = options_.max_idle_connections_per_server,
+    };
+    for (const std::string& text : options_.servers) {
+      std::string problem;
+      std::optional<net::Address> address = net::parse_address(text, problem);
+      if (!address) throw std::invalid_argument("fastmc::Client: " + problem);
+      servers_.push_back(
+          std::make_unique<engine::Server>(std::move(*address), connection_options, pool_options));
+    }
+    router_ = routing::Router(servers_.size());
+  }
+
+  const ClientOptions& options() const noexcept { return options_; }
+  std::size_t server_count() const noexcept { return servers_.size(); }
+  engine::Server& server(std::size_t index) noexcept { return *servers_[index]; }
+  std::size_t server_index_for(std::string_view key) const noexcept {
+    return router_.server_for_key(key);
+  }
+  net::Deadline new_deadline() const noexcept { return net::Deadline::after(options_.timeout); }
+
+ private:
+  ClientOptions options_;
+  std::vector<std::unique_ptr<engine::Server>> servers_;
+  routing::Router router_;
+};
+
+// The leases behind a FetchedItems and where each hit is.
+class FetchState {
+ public:
+  struct Hit {
+    std::uint32_t lease;
+    std::uint32_t reply;
+    std::size_t key_index;
+  };
+  std::vector<Lease> leases;
+  std::vector<Hit> hits;
+};
+
+}  // namespace detail
+
+namespace {
+
+using detail::Engine;
+using detail::FetchState;
+
+std::string with_server(const engine::Server& server, std::string_view text) {
+  std::string message = server.name();
+  message += ": ";
+  message += text;
+  return message;
+}
+
+Errc errc_for(net::ConnectionFailure failure) noexcept {
+  switch (failure) {
+    case net::ConnectionFailure::resolve_failed:
+    case net::ConnectionFailure::connect_refused:
+    case net::ConnectionFailure::connect_failed: return Errc::connect_failed;
+    case net::ConnectionFailure::connect_timeout: return Errc::connect_timeout;
+    case net::ConnectionFailure::timed_out:
+    case net::ConnectionFailure::abandoned: return Errc::timed_out;
+    case net::ConnectionFailure::closed_by_server:
+    case net::ConnectionFailure::reset:
+    case net::ConnectionFailure::io_error: return Errc::connection_closed;
+    case net::ConnectionFailure::value_too_large: return Errc::value_too_large;
+    case net::ConnectionFailure::none:
+    case net::ConnectionFailure::malformed_reply:
+    case net::ConnectionFailure::unexpected_reply:
+    case net::ConnectionFailure::trailing_data: return Errc::protocol_error;
+  }
+  return Errc::protocol_error;
+}
+
+Error connection_error(const engine::Server& server, const net::Connection& connection) {
+  std::string text(net::name_of(connection.failure()));
+  text += ": ";
+  text += connection.failure_detail();
+  return Error{errc_for(connection.failure()), server.name(), with_server(server, text)};
+}
+
+Error pool_timeout_error(const engine::Server& server) {
+  return Error{Errc::timed_out, server.name(),
+               with_server(server, "timed_out: no free connection before the deadline")};
+}
+
+// An ERROR, CLIENT_ERROR or SERVER_ERROR reply. The connection stays in
+// sync: each is exactly one line answering its own request.
+Error reply_error(const engine::Server& server, const protocol::Reply& reply) {
+  std::string text;
+  Errc code = Errc::client_error;
+  switch (reply.status) {
+    case ReplyStatus::server_error:
+      // memcached's wording for an item above its -I limit.
+      code = reply.data.find("too large") != std::string_view::npos ? Errc::value_too_large
+                                                                     : Errc::server_error;
+      text = "SERVER_ERROR ";
+      break;
+    case ReplyStatus::client_error: text = "CLIENT_ERROR "; break;
+    case ReplyStatus::error: text = "ERROR (the server does not know the command)"; break;
+    default: text = "unexpected reply "; text += protocol::name_of(reply.status); break;
+  }
+  text += protocol::printable_excerpt(reply.data, 200);
+  return Error{code, server.name(), with_server(server, text)};
+}
+
+// A well-formed reply that does not answer the request: the stream can no
+// longer be trusted, so the connection is closed before the error returns.
+Error unexpected_reply(const engine::Server& server, net::Connection& connection,
+                       const protocol::Reply& reply) {
+  connection.fail(net::ConnectionFailure::unexpected_reply,
+                  std::string(protocol::name_of(reply.status)) + " reply for key \"" +
+                      protocol::printable_excerpt(reply.key) + "\" that was not asked for");
+  return connection_error(server, connection);
+}
+
+std::optional<Error> check_key(const Engine& engine, std::string_view key) {
+  const protocol::KeyCheck check =
+      protocol::check_text_key(key, engine.options().allow_non_ascii_keys);
+  if (check) return std::nullopt;
+  std::string text = "invalid key \"" + protocol::printable_excerpt(key) + "\": ";
+  text += protocol::describe(check.problem);
+  if (check.problem == protocol::KeyProblem::forbidden_byte ||
+      check.problem == protocol::KeyProblem::non_ascii) {
+    text += " at byte " + std::to_string(check.position);
+  }
+  return Error{Errc::invalid_key, {}, std::move(text)};
+}
+
+std::optional<Error> check_ttl(std::int64_t ttl) {
+  if (ttl >= std::numeric_limits<std::int32_t>::min() &&
+      ttl <= std::numeric_limits<std::int32_t>::max()) {
+    return std::nullopt;
+  }
+  return Error{Errc::invalid_argument, {},
+               "ttl " + std::to_string(ttl) + " is outside memcached's 32-bit range"};
+}
+
+std::optional<Error> check_value(const Engine& engine, std::string_view value) {
+  if (value.size() <= engine.options().max_value_size) return std::nullopt;
+  return Error{Errc::value_too_large, {},
+               "value of " + std::to_string(value.size()) + " bytes is above max_value_size (" +
+                   std::to_string(engine.options().max_value_size) + ")"};
+}
+
+// Failures after which a request on a reused connection may be sent again:
+// the server closed the idle connection (restart, idle_timeout) before it
+// could have acted on the request.
+bool is_stale_connection(const net::Connection& connection) noexcept {
+  return connection.exchanges_served() > 0 && !connection.received_any() &&
+         (connection.failure() == net::ConnectionFailure::closed_by_server ||
+          connection.failure() == net::ConnectionFailure::reset);
+}
+
+// Runs one exchange on a connection to `server`: `prepare` appends the
+// requests, `interpret` turns the replies into the result. A request marked
+// idempotent is sent once more on a fresh connection when a reused one turns
+// out to be stale, so the first call after a server restart does not fail.
+template <class Prepare, class Interpret>
+auto exchange_with(engine::Server& server, net::Deadline deadline, bool idempotent,
+                   Prepare&& prepare, Interpret&& interpret)
+    -> decltype(interpret(std::declval<Lease&>())) {
+  Lease lease = server.pool().lease(deadline);
+  if (!lease) return pool_timeout_error(server);
+  for (int attempt = 0;; ++attempt) {
+    net::Connection& connection = *lease;
+    if (!connection.ensure_open(deadline)) return connection_error(server, connection);
+    connection.begin_exchange();
+    prepare(connection);
+    if (connection.run(deadline)) return interpret(lease);
+    if (!(idempotent && attempt == 0 && is_stale_connection(connection))) {
+      return connection_error(server, connection);
+    }
+  }
+}
+
+protocol::RetrievalCommand retrieval_command(const FetchOptions& options) noexcept {
+  if (options.touch) {
+    return options.with_cas ? protocol::RetrievalCommand::gats : protocol::RetrievalCommand::gat;
+  }
+  return options.with_cas ? protocol::RetrievalCommand::gets : protocol::RetrievalCommand::get;
+}
+
+// Records the hits of one retrieval exchange into `state`. VALUE replies
+// come in request order, so each must match a requested key at or after the
+// previous match: anything else means the stream is out of step.
+// `key_indexes[i]` is where keys[i] stands in the caller's keys; empty when
+// they are the caller's keys.
+std::optional<Error> collect_hits(engine::Server& server, Lease& lease,
+                                  std::span<const std::string_view> keys,
+                                  std::span<const std::size_t> key_indexes, FetchState& state) {
+  net::Connection& connection = *lease;
+  const auto lease_index = static_cast<std::uint32_t>(state.leases.size());
+  std::size_t cursor = 0;
+  for (std::size_t i = 0; i < connection.reply_count(); ++i) {
+    const protocol::Reply reply = connection.reply(i);
+    if (reply.status == ReplyStatus::end) continue;
+    if (reply.status != ReplyStatus::value) return reply_error(server, reply);
+    while (cursor < keys.size() && keys[cursor] != reply.key) ++cursor;
+    if (cursor == keys.size()) return unexpected_reply(server, connection, reply);
+    const std::size_t key_index = key_indexes.empty() ? cursor : key_indexes[cursor];
+    ++cursor;
+    state.hits.push_back({lease_index, static_cast<std::uint32_t>(i), key_index});
+  }
+  state.leases.push_back(std::move(lease));
+  return std::nullopt;
+}
+
+}  // namespace
+
+// FetchedItems ---------------------------------------------------------------
+
+FetchedItems::FetchedItems() = default;
+FetchedItems::FetchedItems(FetchedItems&&) noexcept = default;
+FetchedItems& FetchedItems::operator=(FetchedItems&&) noexcept = default;
+FetchedItems::~FetchedItems() = default;
+
+std::size_t FetchedItems::size() const noexcept { return state_ ? state_->hits.size() : 0; }
+
+ItemView FetchedItems::operator[](std::size_t index) const noexcept {
+  const FetchState::Hit hit = state_->hits[index];
+  const protocol::Reply reply = state_->leases[hit.lease]->reply(hit.reply);
+  return ItemView{reply.key, reply.data, reply.flags, reply.cas, hit.key_index};
+}
+
+// Client ---------------------------------------------------------------------
+
+Client::Client(ClientOptions options) : engine_(std::make_unique<Engine>(std::move(options))) {}
+Client::Client(Client&&) noexcept = default;
+Client& Client::operator=(Client&&) noexcept = default;
+Client::~Client() = default;
+
+std::vector<std::string> Client::servers() const {
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < engine_->server_count(); ++i) {
+    names.push_back(engine_->server(i).name());
+  }
+  return names;
+}
+
+void Client::close() {
+  for (std::size_t i = 0; i < engine_->server_count(); ++i) engine_->server(i).pool().close_idle();
+}
+
+Result<FetchedItems> Client::fetch(std::string_view key, FetchOptions options) {
+  return fetch(std::span<const std::string_view>(&key, 1), options);
+}
+
+Result<FetchedItems> Client::fetch(std::span<const std::string_view> keys, FetchOptions options) {
+  for (const std::string_view key : keys) {
+    if (auto error = check_key(*engine_, key)) return std::move(*error);
+  }
+  if (options.touch) {
+    if (auto error = check_ttl(options.ttl)) return std::move(*error);
+  }
+  FetchedItems items;
+  if (keys.empty()) return items;
+  items.state_ = std::make_unique<FetchState>();
+  FetchState& state = *items.state_;
+  const protocol::RetrievalCommand command = retrieval_command(options);
+  const net::Deadline deadline = engine_->new_deadline();
+
+  if (engine_->server_count() == 1) {
+    engine::Server& server = engine_->server(0);
+    std::optional<Error> failure = exchange_with(
+        server, deadline, true,
+        [&](net::Connection& connection) {
+          protocol::append_retrieval_request(connection.requests(), command, options.ttl, keys);
+          connection.expect(TextReplyKind::retrieval);
+        },
+        [&](Lease& lease) -> std::optional<Error> {
+          return collect_hits(server, lease, keys, {}, state);
+        });
+    if (failure) return std::move(*failure);
+    return items;
+  }
+
+  // Several servers: group the keys, start every server's exchange, then
+  // read all replies together.
+  std::vector<std::vector<std::string_view>> keys_by_server(engine_->server_count());
+  std::vector<std::vector<std::size_t>> indexes_by_server(engine_->server_count());
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    const std::size_t server = engine_->server_index_for(keys[i]);
+    keys_by_server[server].push_back(keys[i]);
+    indexes_by_server[server].push_back(i);
+  }
+  std::vector<Lease> leases;
+  std::vector<std::size_t> lease_servers;
+  std::vector<net::Connection*> connections;
+  for (std::size_t index = 0; index < keys_by_server.size(); ++index) {
+    if (keys_by_server[index].empty()) continue;
+    engine::Server& server = engine_->server(index);
+    Lease lease = server.pool().lease(deadline);
+    if (!lease) return pool_timeout_error(server);
+    if (!lease->ensure_open(deadline)) return connection_error(server, *lease);
+    lease->begin_exchange();
+    protocol::append_retrieval_request(lease->requests(), command, options.ttl,
+                                       keys_by_server[index]);
+    lease->expect(TextReplyKind::retrieval);
+    connections.push_back(lease.get());
+    lease_servers.push_back(index);
+    leases.push_back(std::move(lease));
+  }
+  engine::run_exchanges(connections, deadline);
+  for (std::size_t i = 0; i < leases.size(); ++i) {
+    engine::Server& server = engine_->server(lease_servers[i]);
+    if (leases[i]->failure() != net::ConnectionFailure::none) {
+      return connection_error(server, *leases[i]);
+    }
+    if (auto error = collect_hits(server, leases[i], keys_by_server[lease_servers[i]],
+                                  indexes_by_server[lease_servers[i]], state)) {
+      return std::move(*error);
+    }
+  }
+  return items;
+}
+
+namespace {
+
+Result<std::optional<Item>> first_item(Result<FetchedItems> fetched) {
+  if (!fetched) return std::move(fetched.error());
+  if (fetched->empty()) return std::optional<Item>();
+  const ItemView view = (*fetched)[0];
+  return std::optional<Item>(Item{std::string(view.value), view.flags, view.cas});
+}
+
+Result<std::unordered_map<std::string, Item>> owned_items(Result<FetchedItems> fetched) {
+  if (!fetched) return std::move(fetched.error());
+  std::unordered_map<std::string, Item> items;
+  items.reserve(fetched->size());
+  for (std::size_t i = 0; i < fetched->size(); ++i) {
+    const ItemView view = (*fetched)[i];
+    items.insert_or_assign(std::string(view.key), Item{std::string(view.value), view.flags, view.cas});
+  }
+  return items;
+}
+
+}  // namespace
+
+Result<std::optional<Item>> Client::get(std::string_view key) { return first_item(fetch(key)); }
+Result<std::optional<Item>> Client::gets(std::string_view key) {
+  return first_item(fetch(key, {.with_cas = true}));
+}
+Result<std::optional<Item>> Client::gat(std::string_view key, std::int64_t ttl) {
+  return first_item(fetch(key, {.touch = true, .ttl = ttl}));
+}
+Result<std::optional<Item>> Client::gats(std::string_view key, std::int64_t ttl) {
+  return first_item(fetch(key, {.with_cas = true, .touch = true, .ttl = ttl}));
+}
+Result<std::unordered_map<std::string, Item>> Client::get_many(
+    std::span<const std::string_view> keys) {
+  return owned_items(fetch(keys));
+}
+Result<std::unordered_map<std::string, Item>> Client::gets_many(
+    std::span<const std::string_view> keys) {
+  return owned_items(fetch(keys, {.with_cas = true}));
+}
+
+// Storage --------------------------------------------------------------------
+
+namespace {
+
+// Sends one single-line-reply request for `key` and maps its reply through
+// `interpret`, which sees only non-error replies.
+template <class Prepare, class Interpret>
+auto single_key_call(Engine& engine, std::string_view key, TextReplyKind kind, bool idempotent,
+                     Prepare&& prepare, Interpret&& interpret)
+    -> decltype(interpret(std::declval<const protocol::Reply&>())) {
+  if (auto error = check_key(engine, key)) return std::move(*error);
+  engine::Server& server = engine.server(engine.server_index_for(key));
+  return exchange_with(
+      server, engine.new_deadline(), idempotent,
+      [&](net::Connection& connection) {
+        prepare(connection.requests());
+        connection.expect(kind);
+      },
+      [&](Lease& lease) -> decltype(interpret(std::declval<const protocol::Reply&>())) {
+        const protocol::Reply reply = lease->reply(0);
+        if (protocol::is_error(reply.status)) return reply_error(server, reply);
+        return interpret(reply);
+      });
+}
+
+Result<bool> store(Engine& engine, protocol::StorageCommand command, std::string_view key,
+                   std::string_view value, const StoreOptions& options) {
+  if (auto error = check_ttl(options.ttl)) return std::move(*error);
+  if (auto error = check_value(engine, value)) return std::move(*error);
+  // A set can be repeated harmlessly; add, append and prepend cannot.
+  const bool idempotent = command == protocol::StorageCommand::set;
+  return single_key_call(
+      engine, key, TextReplyKind::storage, idempotent,
+      [&](protocol::RequestBuffer& out) {
+        protocol::append_storage_request(out, command, key, options.flags, options.ttl, value, 0,
+                                         false);
+      },
+      [](const protocol::Reply& reply) -> Result<bool> {
+        return reply.status == ReplyStatus::stored;
+      });
+}
+
+}  // namespace
+
+Result<bool> Client::set(std::string_view key, std::string_view value, StoreOptions options) {
+  return store(*engine_, protocol::StorageCommand::set, key, value, options);
+}
+Result<bool> Client::add(std::string_view key, std::string_view value, StoreOptions options) {
+  return store(*engine_, protocol::StorageCommand::add, key, value, options);
+}
+Result<bool> Client::replace(std::string_view key, std::string_view value, StoreOptions options) {
+  return store(*engine_, protocol::StorageCommand::replace, key, value, options);
+}
+Result<bool> Client::append(std::string_view key, std::string_view value, StoreOptions options) {
+  return store(*engine_, protocol::StorageCommand::append, key, value, options);
+}
+Result<bool> Client::prepend(std::string_view key, std::string_view value, StoreOptions options) {
+  return store(*engine_, protocol::StorageCommand::prepend, key, value, options);
+}
+
+Result<CasOutcome> Client::cas(std::string_view key, std::string_view value, std::uint64_t cas,
+                               StoreOptions options) {
+  if (auto error = check_ttl(options.ttl)) return std::move(*error);
+  if (auto error = check_value(*engine_, value)) return std::move(*error);
+  return single_key_call(
+      *engine_, key, TextReplyKind::storage, false,
+      [&](protocol::RequestBuffer& out) {
+        protocol::append_storage_request(out, protocol::StorageCommand::cas, key, options.flags,
+                                         options.ttl, value, cas, false);
+      },
+      [](const protocol::Reply& reply) -> Result<CasOutcome> {
+        switch (reply.status) {
+          case ReplyStatus::stored: return CasOutcome::stored;
+          case ReplyStatus::exists: return CasOutcome::exists;
+          default: return CasOutcome::not_found;
+        }
+      });
+}
+
+Result<bool> Client::remove(std::string_view key) {
+  return single_key_call(
+      *engine_, key, TextReplyKind::deletion, false,
+      [&](protocol::RequestBuffer& out) { protocol::append_delete_request(out, key, false); },
+      [](const protocol::Reply& reply) -> Result<bool> {
+        return reply.status == ReplyStatus::deleted;
+      });
+}
+
+namespace {
+
+Result<std::optional<std::uint64_t>> arithmetic(Engine& engine, protocol::ArithmeticCommand command,
+                                                std::string_view key, std::uint64_t delta) {
+  return single_key_call(
+      engine, key, TextReplyKind::arithmetic, false,
+      [&](protocol::RequestBuffer& out) {
+        protocol::append_arithmetic_request(out, command, key, delta, false);
+      },
+      [](const protocol::Reply& reply) -> Result<std::optional<std::uint64_t>> {
+        if (reply.status == ReplyStatus::number) return std::optional<std::uint64_t>(reply.number);
+        return std::optional<std::uint64_t>();
+      });
+}
+
+}  // namespace
+
+Result<std::optional<std::uint64_t>> Client::incr(std::string_view key, std::uint64_t delta) {
+  return arithmetic(*engine_, protocol::ArithmeticCommand::incr, key, delta);
+}
+Result<std::optional<std::uint64_t>> Client::decr(std::string_view key, std::uint64_t delta) {
+  return arithmetic(*engine_, protocol::ArithmeticCommand::decr, key, delta);
+}
+
+Result<bool> Client::touch(std::string_view key, std::int64_t ttl) {
+  if (auto error = check_ttl(ttl)) return std::move(*error);
+  return single_key_call(
+      *engine_, key, TextReplyKind::touch, true,
+      [&](protocol::RequestBuffer& out) { protocol::append_touch_request(out, key, ttl, false); },
+      [](const protocol::Reply& reply) -> Result<bool> {
+        return reply.status == ReplyStatus::touched;
+      });
+}
+
+// Pipelined multi-key writes --------------------------------------------------
+
+namespace {
+
+// Appends one request per item to its server's connection, runs all servers
+// together, and calls `on_reply(item_index, reply)` for each item's reply in
+// item order per server. `append(out, item_index)` encodes one item.
+template <class Append, class OnReply>
+std::optional<Error> pipeline(Engine& engine, std::size_t item_count,
+                              std::string_view (*key_of)(const void*, std::size_t),
+                              const void* items, TextReplyKind kind, Append&& append,
+                              OnReply&& on_reply) {
+  const net::Deadline deadline = engine.new_deadline();
+  std::vector<std::vector<std::size_t>> items_by_server(engine.server_count());
+  for (std::size_t i = 0; i < item_count; ++i) {
+    items_by_server[engine.server_index_for(key_of(items, i))].push_back(i);
+  }
+  std::vector<Lease> leases;
+  std::vector<std::size_t> lease_servers;
+  std::vector<net::Connection*> connections;
+  for (std::size_t index = 0; index < items_by_server.size(); ++index) {
+    if (items_by_server[index].empty()) continue;
+    engine::Server& server = engine.server(index);
+    Lease lease = server.pool().lease(deadline);
+    if (!lease) return pool_timeout_error(server);
+    if (!lease->ensure_open(deadline)) return connection_error(server, *lease);
+    lease->begin_exchange();
+    for (const std::size_t item : items_by_server[index]) {
+      append(lease->requests(), item);
+      lease->expect(kind);
+    }
+    connections.push_back(lease.get());
+    lease_servers.push_back(index);
+    leases.push_back(std::move(lease));
+  }
+  engine::run_exchanges(connections, deadline);
+  for (std::size_t i = 0; i < leases.size(); ++i) {
+    engine::Server& server = engine.server(lease_servers[i]);
+    net::Connection& connection = *leases[i];
+    if (connection.failure() != net::ConnectionFailure::none) {
+      return connection_error(server, connection);
+    }
+    const std::vector<std::size_t>& server_items = items_by_server[lease_servers[i]];
+    for (std::size_t r = 0; r < connection.reply_count(); ++r) {
+      on_reply(server, server_items[connection.reply_request(r)], connection.reply(r));
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<std::vector<std::size_t>> Client::set_many(std::span<const Entry> entries) {
+  for (const Entry& entry : entries) {
+    if (auto error = check_key(*engine_, entry.key)) return std::move(*error);
+    if (auto error = check_ttl(entry.options.ttl)) return std::move(*error);
+    if (auto error = check_value(*engine_, entry.value)) return std::move(*error);
+  }
+  std::vector<std::size_t> failed;
+  if (entries.empty()) return failed;
+  auto key_of = [](const void* items, std::size_t i) {
+    return static_cast<const Entry*>(items)[i].key;
+  };
+  std::optional<Error> error = pipeline(
+      *engine_, entries.size(), key_of, entries.data(), TextReplyKind::storage,
+      [&](protocol::RequestBuffer& out, std::size_t i) {
+        const Entry& entry = entries[i];
+        protocol::append_storage_request(out, protocol::StorageCommand::set, entry.key,
+                                         entry.options.flags, entry.options.ttl, entry.value, 0,
+                                         false);
+      },
+      [&](engine::Server&, std::size_t i, const protocol::Reply& reply) {
+        if (reply.status != ReplyStatus::stored) failed.push_back(i);
+      });
+  if (error) return std::move(*error);
+  std::sort(failed.begin(), failed.end());
+  return failed;
+}
+
+Result<std::size_t> Client::remove_many(std::span<const std::string_view> keys) {
+  for (const std::string_view key : keys) {
+    if (auto error = check_key(*engine_, key)) return std::move(*error);
+  }
+  std::size_t deleted = 0;
+  if (keys.empty()) return deleted;
+  std::optional<Error> first_error;
+  auto key_of = [](const void* items, std::size_t i) {
+    return static_cast<const std::string_view*>(items)[i];
+  };
+  std::optional<Error> error = pipeline(
+      *engine_, keys.size(), key_of, keys.data(), TextReplyKind::deletion,
+      [&](protocol::RequestBuffer& out, std::size_t i) {
+        protocol::append_delete_request(out, keys[i], false);
+      },
+      [&](engine::Server& server, std::size_t, const protocol::Reply& reply) {
+        if (reply.status == ReplyStatus::deleted) ++deleted;
+        if (protocol::is_error(reply.status) && !first_error) first_error = reply_error(server, reply);
+      });
+  if (error) return std::move(*error);
+  if (first_error) return std::move(*first_error);
+  return deleted;
+}
+
+// Calls to every server -------------------------------------------------------
+
+namespace {
+
+// Runs the same request on every server at once; `on_server(index, lease or
+// error)` sees each server's outcome in server order.
+template <class Prepare, class OnServer>
+void each_server(Engine& engine, Prepare&& prepare, OnServer&& on_server) {
+  const net::Deadline deadline = engine.new_deadline();
+  std::vector<Lease> leases(engine.server_count());
+  std::vector<std::optional<Error>> errors(engine.server_count());
+  std::vector<net::Connection*> connections;
+  for (std::size_t index = 0; index < engine.server_count(); ++index) {
+    engine::Server& server = engine.server(index);
+    leases[index] = server.pool().lease(deadline);
+    if (!leases[index]) {
+      errors[index] = pool_timeout_error(server);
+    } else if (!leases[index]->ensure_open(deadline)) {
+      errors[index] = connection_error(server, *leases[index]);
+    } else {
+      leases[index]->begin_exchange();
+      prepare(*leases[index]);
+      connections.push_back(leases[index].get());
+    }
+  }
+  engine::run_exchanges(connections, deadline);
+  for (std::size_t index = 0; index < engine.server_count(); ++index) {
+    engine::Server& server = engine.server(index);
+    if (!errors[index] && leases[index]->failure() != net::ConnectionFailure::none) {
+      errors[index] = connection_error(server, *leases[index]);
+    }
+    on_server(server, leases[index], errors[index]);
+  }
+}
+
+}  // namespace
+
+Result<Done> Client::flush_all(std::uint32_t delay_seconds) {
+  std::optional<Error> first_error;
+  each_server(
+      *engine_,
+      [&](net::Connection& connection) {
+        protocol::append_flush_all_request(connection.requests(), delay_seconds, false);
+        connection.expect(TextReplyKind::ok);
+      },
+      [&](engine::Server& server, Lease& lease, std::optional<Error>& error) {
+        if (!error && protocol::is_error(lease->reply(0).status)) {
+          error = reply_error(server, lease->reply(0));
+        }
+        if (error && !first_error) first_error = std::move(error);
+      });
+  if (first_error) return std::move(*first_error);
+  return Done{};
+}
+
+std::vector<ServerReply<Stats>> Client::stats(std::span<const std::string_view> arguments) {
+  std::vector<ServerReply<Stats>> replies;
+  std::optional<Error> bad_argument;
+  for (const std::string_view argument : arguments) {
+    if (!protocol::check_text_key(argument, false)) {
+      bad_argument = Error{Errc::invalid_argument, {},
+                           "invalid stats argument \"" + protocol::printable_excerpt(argument) +
+                               "\": must be a single printable ASCII word"};
+    }
+  }
+  if (bad_argument) {
+    for (const std::string& name : servers()) replies.push_back({name, *bad_argument});
+    return replies;
+  }
+  each_server(
+      *engine_,
+      [&](net::Connection& connection) {
+        protocol::append_stats_request(connection.requests(), arguments);
+        connection.expect(TextReplyKind::stats);
+      },
+      [&](engine::Server& server, Lease& lease, std::optional<Error>& error) {
+        if (error) {
+          replies.push_back({server.name(), std::move(*error)});
+          return;
+        }
+        Stats stats;
+        for (std::size_t i = 0; i < lease->reply_count(); ++i) {
+          const protocol::Reply reply = lease->reply(i);
+          if (protocol::is_error(reply.status)) {
+            replies.push_back({server.name(), reply_error(server, reply)});
+            return;
+          }
+          if (reply.status == ReplyStatus::stat) stats.emplace_back(reply.key, reply.data);
+        }
+        replies.push_back({server.name(), std::move(stats)});
+      });
+  return replies;
+}
+
+std::vector<ServerReply<std::string>> Client::version() {
+  std::vector<ServerReply<std::string>> replies;
+  each_server(
+      *engine_,
+      [&](net::Connection& connection) {
+        protocol::append_version_request(connection.requests());
+        connection.expect(TextReplyKind::version);
+      },
+      [&](engine::Server& server, Lease& lease, std::optional<Error>& error) {
+        if (error) {
+          replies.push_back({server.name(), std::move(*error)});
+          return;
+        }
+        const protocol::Reply reply = lease->reply(0);
+        if (protocol::is_error(reply.status)) {
+          replies.push_back({server.name(), reply_error(server, reply)});
+        } else {
+          replies.push_back({server.name(), std::string(reply.data)});
+        }
+      });
+  return replies;
+}
+
+}  // namespace fastmc

@@ -54,6 +54,7 @@ struct ItemView {
   std::string_view value;
   std::uint32_t flags = 0;
   std::uint64_t cas = 0;  // set when the fetch asked for it
+  std::size_t key_index = 0;  // where the key stands in the keys given to fetch
 };
 
 // What to fetch with Client::fetch.
@@ -122,7 +123,7 @@ class Client {
   Result<std::optional<Item>> gats(std::string_view key, std::int64_t ttl);
 
   // Fetches every key with one request per server, all servers at once,
-  // under one deadline. Duplicate keys are fetched once.
+  // under one deadline. Keys are sent as given, duplicates included.
   Result<FetchedItems> fetch(std::span<const std::string_view> keys, FetchOptions options = {});
   Result<FetchedItems> fetch(std::string_view key, FetchOptions options = {});
   // Owning forms of fetch: key -> item, misses absent.

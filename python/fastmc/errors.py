@@ -42,8 +42,18 @@ class ProtocolError(Error):
     """The server's reply was malformed or did not match the request."""
 
 
-class InvalidKeyError(ClientError, builtins.ValueError):
+class InvalidArgumentError(ClientError, builtins.ValueError):
+    """An argument is out of range: nothing was written to any server."""
+
+
+class InvalidKeyError(InvalidArgumentError):
     """The key cannot be sent: nothing was written to any server."""
+
+
+class DecodeError(Error, builtins.ValueError):
+    """A stored value cannot be turned back into a Python object: its flags
+    name no native type and the client has no serde, or its bytes do not
+    match its flags."""
 
 
 class ValueTooLargeError(Error, builtins.ValueError):
@@ -64,7 +74,7 @@ CAUSES: dict[str, type[Error]] = {
     "server_error": ServerError,
     "client_error": ClientError,
     "invalid_key": InvalidKeyError,
-    "invalid_argument": ClientError,
+    "invalid_argument": InvalidArgumentError,
     "value_too_large": ValueTooLargeError,
     "no_servers": NoServersError,
 }
@@ -72,7 +82,9 @@ CAUSES: dict[str, type[Error]] = {
 __all__ = [
     "ClientError",
     "ConnectionError",
+    "DecodeError",
     "Error",
+    "InvalidArgumentError",
     "InvalidKeyError",
     "NoServersError",
     "ProtocolError",

@@ -1,1 +1,250 @@
 // SPDX-License-Identifier: MIT
+#include "net/connection.hpp"
+
+#include <poll.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "protocol/printable.hpp"
+
+namespace fastmc::net {
+namespace {
+
+constexpr std::size_t kMaxSegmentsPerWrite = 64;
+constexpr std::size_t kReadChunk = 16 * 1024;
+constexpr std::size_t kRetainedRequestCapacity = 1024 * 1024;
+// A blocking recv() may end this much after the deadline; beyond it the
+// connection polls with the exact time left instead.
+constexpr auto kBlockingSlack = std::chrono::milliseconds(2);
+
+ConnectionFailure failure_for_errno(int error) {
+  switch (error) {
+    case ECONNRESET:
+    case EPIPE:
+    case ECONNABORTED:
+    case ENOTCONN:
+      return ConnectionFailure::reset;
+    default:
+      return ConnectionFailure::io_error;
+  }
+}
+
+// Where `view` starts in the buffer at `base`; an empty view may point
+// nowhere, so it is recorded at the start.
+std::size_t offset_in(const char* base, std::string_view view) {
+  return view.empty() ? 0 : static_cast<std::size_t>(view.data() - base);
+}
+
+}  // namespace
+
+Connection::Connection(Address address, ConnectionOptions options)
+    : address_(std::move(address)), options_(options) {}
+
+bool Connection::ensure_open(Deadline deadline) {
+  if (socket_.is_open()) return true;
+  const Deadline connect_deadline =
+      options_.connect_timeout.count() > 0
+          ? Deadline::earlier(deadline, Deadline::after(options_.connect_timeout))
+          : deadline;
+  ConnectOutcome outcome = connect_socket(
+      address_, connect_deadline,
+      SocketOptions{.tcp_nodelay = options_.tcp_nodelay, .receive_timeout = options_.call_timeout});
+  if (outcome.failure != ConnectionFailure::none) {
+    failure_ = outcome.failure;
+    failure_detail_ = std::move(outcome.detail);
+    return false;
+  }
+  socket_ = std::move(outcome.socket);
+  exchanges_served_ = 0;
+  return true;
+}
+
+void Connection::begin_exchange() {
+  requests_.clear();
+  requests_.shrink(kRetainedRequestCapacity);
+  expected_.clear();
+  records_.clear();
+  read_buffer_.reset();
+  written_ = 0;
+  next_expected_ = 0;
+  bytes_wanted_ = 0;
+  received_any_ = false;
+  trailing_ = false;
+  failure_ = ConnectionFailure::none;
+  failure_detail_.clear();
+}
+
+bool Connection::run(Deadline deadline) {
+  if (failure_ != ConnectionFailure::none) return false;
+  // Replies are read while writing, so a large batch can never deadlock with
+  // both sides blocked on full socket buffers.
+  while (!all_written()) {
+    if (!write_some()) return false;
+    if (all_written()) break;
+    const short events = static_cast<short>(POLLOUT | (all_replied() ? 0 : POLLIN));
+    const int ready = wait_ready(socket_.fd(), events, deadline);
+    if (ready == 0) {
+      fail(ConnectionFailure::timed_out, "request not written before the deadline");
+      return false;
+    }
+    if (ready < 0) {
+      fail(ConnectionFailure::io_error, std::strerror(-ready));
+      return false;
+    }
+    if ((ready & (POLLIN | POLLHUP | POLLERR)) != 0 && !read_some(false)) return false;
+  }
+  while (!all_replied()) {
+    const bool may_block =
+        options_.call_timeout.count() == 0
+            ? deadline.is_never()
+            : Deadline::Clock::now() + options_.call_timeout <= deadline.at() + kBlockingSlack;
+    if (may_block) {
+      if (!read_some(true)) return false;
+      continue;
+    }
+    const int ready = wait_ready(socket_.fd(), POLLIN, deadline);
+    if (ready == 0) {
+      fail(ConnectionFailure::timed_out, "no complete reply before the deadline");
+      return false;
+    }
+    if (ready < 0) {
+      fail(ConnectionFailure::io_error, std::strerror(-ready));
+      return false;
+    }
+    if (!read_some(false)) return false;
+  }
+  finish_exchange();
+  return true;
+}
+
+short Connection::wanted_events() const noexcept {
+  if (failure_ != ConnectionFailure::none) return 0;
+  short events = 0;
+  if (!all_written()) events |= POLLOUT;
+  if (!all_replied()) events |= POLLIN;
+  return events;
+}
+
+Connection::Progress Connection::step(short revents) {
+  if (failure_ != ConnectionFailure::none) return Progress::failed;
+  if ((revents & POLLOUT) != 0 && !all_written() && !write_some()) return Progress::failed;
+  if ((revents & (POLLIN | POLLHUP | POLLERR)) != 0 && !all_replied() && !read_some(false)) {
+    return Progress::failed;
+  }
+  if (all_written() && all_replied()) {
+    finish_exchange();
+    return Progress::done;
+  }
+  return Progress::in_progress;
+}
+
+void Connection::fail(ConnectionFailure failure, std::string detail) {
+  if (failure_ != ConnectionFailure::none) return;
+  failure_ = failure;
+  failure_detail_ = std::move(detail);
+  socket_.close();
+}
+
+protocol::Reply Connection::reply(std::size_t index) const noexcept {
+  const Record& record = records_[index];
+  const char* base = read_buffer_.base();
+  protocol::Reply reply;
+  reply.status = record.status;
+  reply.key = {base + record.key_offset, record.key_size};
+  reply.data = {base + record.data_offset, record.data_size};
+  reply.flags = record.flags;
+  reply.cas = record.cas;
+  reply.number = record.number;
+  reply.has_cas = record.has_cas;
+  return reply;
+}
+
+bool Connection::write_some() {
+  std::string_view segments[kMaxSegmentsPerWrite];
+  const std::size_t count = requests_.segments_from(written_, segments, kMaxSegmentsPerWrite);
+  const ssize_t sent = send_segments(socket_.fd(), segments, count);
+  if (sent == -EAGAIN) return true;
+  if (sent < 0) {
+    fail(failure_for_errno(static_cast<int>(-sent)), std::strerror(static_cast<int>(-sent)));
+    return false;
+  }
+  written_ += static_cast<std::size_t>(sent);
+  return true;
+}
+
+bool Connection::read_some(bool may_block) {
+  const std::size_t pending = read_buffer_.unparsed().size();
+  const std::size_t min_free = bytes_wanted_ > pending ? bytes_wanted_ - pending : kReadChunk;
+  const std::span<char> space = read_buffer_.free_space(min_free);
+  const ssize_t received = receive(socket_.fd(), space.data(), space.size(), may_block);
+  if (received == 0) {
+    fail(ConnectionFailure::closed_by_server, "the server closed the connection");
+    return false;
+  }
+  if (received == -EAGAIN) return true;  // nothing yet; the caller checks its deadline
+  if (received < 0) {
+    fail(failure_for_errno(static_cast<int>(-received)),
+         std::strerror(static_cast<int>(-received)));
+    return false;
+  }
+  read_buffer_.commit(static_cast<std::size_t>(received));
+  received_any_ = true;
+  return parse_available();
+}
+
+bool Connection::parse_available() {
+  while (!all_replied()) {
+    const std::string_view input = read_buffer_.unparsed();
+    if (input.empty()) break;
+    const protocol::TextReplyKind kind = expected_[next_expected_];
+    protocol::Reply reply;
+    const protocol::ParseResult result =
+        protocol::parse_text_reply(input, kind, options_.max_value_size, reply);
+    if (result.status == protocol::ParseStatus::need_more) {
+      bytes_wanted_ = result.needed;
+      return true;
+    }
+    if (result.status == protocol::ParseStatus::malformed) {
+      fail(ConnectionFailure::malformed_reply,
+           std::string(result.problem) + " in reply \"" + protocol::printable_excerpt(input) + "\"");
+      return false;
+    }
+    const char* base = read_buffer_.base();
+    records_.push_back(Record{
+        .request = static_cast<std::uint32_t>(next_expected_),
+        .status = reply.status,
+        .has_cas = reply.has_cas,
+        .flags = reply.flags,
+        .key_size = static_cast<std::uint32_t>(reply.key.size()),
+        .key_offset = offset_in(base, reply.key),
+        .data_offset = offset_in(base, reply.data),
+        .data_size = reply.data.size(),
+        .cas = reply.cas,
+        .number = reply.number,
+    });
+    read_buffer_.consume(result.consumed);
+    bytes_wanted_ = 0;
+    if (protocol::ends_reply(kind, reply.status)) ++next_expected_;
+  }
+  if (all_replied() && !read_buffer_.unparsed().empty()) {
+    // Every reply is in, yet more bytes came: the stream can no longer be
+    // trusted. The replies already parsed answer their requests; the
+    // connection is dropped after this exchange.
+    trailing_ = true;
+  }
+  return true;
+}
+
+void Connection::finish_exchange() {
+  ++exchanges_served_;
+  if (trailing_) {
+    trailing_ = false;
+    failure_detail_ = "unexpected bytes after the last reply: \"" +
+                      protocol::printable_excerpt(read_buffer_.unparsed()) + "\"";
+    socket_.close();
+  }
+}
+
+}  // namespace fastmc::net

@@ -1,0 +1,72 @@
+# SPDX-License-Identifier: MIT
+"""fastmc.Client: the native client with Python-friendly construction.
+
+Every call goes straight to C++ (``fastmc._native.Client``); this subclass
+only normalises the arguments once, at construction, so subclasses (the
+compat modules, users' own) keep the native speed for every method they do
+not override.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from fastmc import _native
+
+DEFAULT_MAX_VALUE_SIZE = 64 * 1024 * 1024
+
+
+def normalize_servers(servers: str | Iterable[str]) -> list[str]:
+    """A list of server strings from one string or an iterable of them."""
+    if isinstance(servers, str):
+        servers = [servers]
+    result = [str(server) for server in servers]
+    if not result:
+        raise ValueError("fastmc.Client needs at least one server")
+    return result
+
+
+class Client(_native.Client):
+    """A memcached client, safe to share between threads.
+
+    ``servers``: ``"host:port"``, ``"[v6]:port"``, ``"/path"`` or ``"unix:/path"``
+    strings (one, or a list). ``timeout`` bounds each whole call and
+    ``connect_timeout`` each connect, in seconds (0 = no limit). ``serde``
+    handles values that are not bytes, str, int or bool: see ``fastmc.serde``.
+    The full API is in docs/api/python.md.
+    """
+
+    def __init__(
+        self,
+        servers: str | Iterable[str],
+        *,
+        timeout: float = 1.0,
+        connect_timeout: float = 1.0,
+        serde: Any = None,
+        max_value_size: int = DEFAULT_MAX_VALUE_SIZE,
+        max_connections_per_server: int = 0,
+        max_idle_connections_per_server: int = 8,
+        tcp_nodelay: bool = True,
+        allow_non_ascii_keys: bool = True,
+    ) -> None:
+        super().__init__(
+            normalize_servers(servers),
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            serde=serde,
+            max_value_size=max_value_size,
+            max_connections_per_server=max_connections_per_server,
+            max_idle_connections_per_server=max_idle_connections_per_server,
+            tcp_nodelay=tcp_nodelay,
+            allow_non_ascii_keys=allow_non_ascii_keys,
+        )
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.servers!r})"

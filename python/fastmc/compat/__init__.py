@@ -1,0 +1,2 @@
+# SPDX-License-Identifier: MIT
+"""Drop-in modules for code written against other memcached clients."""

@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: MIT
+// Address: where a server listens, parsed from the forms users write (net layer).
+//
+//   "host", "host:port", "10.0.0.1:11211", "[::1]:11211", "[::1]", "::1",
+//   "/run/memcached.sock", "unix:/run/memcached.sock"
+// Port 11211 when none is given. Pure; safe from any thread.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace fastmc::net {
+
+inline constexpr std::uint16_t kDefaultPort = 11211;
+
+struct Address {
+  enum class Kind : std::uint8_t { tcp, unix_socket };
+
+  Kind kind = Kind::tcp;
+  std::string host;  // tcp: a name or literal as configured, IPv6 without brackets
+  std::uint16_t port = kDefaultPort;
+  std::string path;  // unix_socket
+  std::uint32_t weight = 1;
+  std::string alias;  // a stable name for routing, when the user gave one
+
+  // How the server is named in errors and results: "host:port", "[v6]:port"
+  // or the unix path.
+  std::string name() const;
+
+  friend bool operator==(const Address&, const Address&) = default;
+};
+
+// Parses one server string. On failure returns nullopt and sets `problem` to
+// a sentence naming what is wrong.
+std::optional<Address> parse_address(std::string_view text, std::string& problem);
+
+}  // namespace fastmc::net

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: MIT
+// Connection: one socket to one server with its request and read buffers and
+// the replies it expects (net layer). It is the only place that feeds bytes
+// to the reply parsers.
+//
+// An exchange is: begin_exchange(), append requests to requests() with one
+// expect() per request, then either run() alone or step() under a driver that
+// polls many connections, then read the replies. Any failure (see
+// ConnectionFailure) closes the socket at once, so a late reply can never be
+// taken for the answer to a later request; the next exchange reconnects.
+//
+// Thread-safety: one owner at a time (the engine leases it to one call).
+// Lifetime: reply views point into the read buffer and are valid until the
+// next begin_exchange() or close.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "net/address.hpp"
+#include "net/connection_failure.hpp"
+#include "net/deadline.hpp"
+#include "net/read_buffer.hpp"
+#include "net/socket.hpp"
+#include "protocol/reply.hpp"
+#include "protocol/request_buffer.hpp"
+#include "protocol/text_reply_parser.hpp"
+
+namespace fastmc::net {
+
+struct ConnectionOptions {
+  // Time allowed to connect; zero means only the call's deadline limits it.
+  std::chrono::nanoseconds connect_timeout{0};
+  // The client's call timeout, set as SO_RCVTIMEO so that a lone exchange can
+  // block in recv() without outliving its deadline; zero means no limit.
+  std::chrono::nanoseconds call_timeout{0};
+  std::size_t max_value_size = 64 * 1024 * 1024;
+  bool tcp_nodelay = true;
+};
+
+class Connection {
+ public:
+  enum class Progress : std::uint8_t { in_progress, done, failed };
+
+  Connection(Address address, ConnectionOptions options);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  const Address& address() const noexcept { return address_; }
+  bool is_open() const noexcept { return socket_.is_open(); }
+  int fd() const noexcept { return socket_.fd(); }
+
+  // Connects unless open, before the earlier of `deadline` and the connect
+  // timeout. false iff it failed; failure() says why.
+  bool ensure_open(Deadline deadline);
+
+  // Clears the last exchange's requests, replies and failure.
+  void begin_exchange();
+  protocol::RequestBuffer& requests() noexcept { return requests_; }
+  // Declares the reply kind of the next request appended, in order.
+  void expect(protocol::TextReplyKind kind) { expected_.push_back(kind); }
+
+  // Runs the exchange alone until every expected reply has arrived. false iff
+  // it failed (the connection is then closed).
+  bool run(Deadline deadline);
+
+  // For a driver polling many connections: the poll events this connection
+  // waits for (0 when done), and one non-blocking step after poll reported
+  // `revents` for it.
+  short wanted_events() const noexcept;
+  Progress step(short revents);
+
+  // Closes the connection with `failure` as the cause, unless it already failed.
+  void fail(ConnectionFailure failure, std::string detail);
+
+  ConnectionFailure failure() const noexcept { return failure_; }
+  const std::string& failure_detail() const noexcept { return failure_detail_; }
+  // True iff any reply byte arrived during this exchange: a failure before
+  // that on a reused connection means the server never saw or never answered
+  // the request, so an idempotent request may be sent again.
+  bool received_any() const noexcept { return received_any_; }
+
+  std::size_t reply_count() const noexcept { return records_.size(); }
+  // Requires: index < reply_count().
+  protocol::Reply reply(std::size_t index) const noexcept;
+  // The 0-based request that reply `index` answers.
+  std::uint32_t reply_request(std::size_t index) const noexcept { return records_[index].request; }
+
+  // Connections served exchanges before this one (0 for a fresh connection).
+  std::uint64_t exchanges_served() const noexcept { return exchanges_served_; }
+
+ private:
+  // A parsed reply, as offsets into the read buffer so it survives growth.
+  struct Record {
+    std::uint32_t request;
+    protocol::ReplyStatus status;
+    bool has_cas;
+    std::uint32_t flags;
+    std::uint32_t key_size;
+    std::size_t key_offset;
+    std::size_t data_offset;
+    std::size_t data_size;
+    std::uint64_t cas;
+    std::uint64_t number;
+  };
+
+  bool all_written() const noexcept { return written_ == requests_.size(); }
+  bool all_replied() const noexcept { return next_expected_ == expected_.size(); }
+  bool write_some();
+  bool read_some(bool may_block);
+  bool parse_available();
+  void finish_exchange();
+
+  Address address_;
+  ConnectionOptions options_;
+  Socket socket_;
+  protocol::RequestBuffer requests_;
+  ReadBuffer read_buffer_;
+  std::vector<protocol::TextReplyKind> expected_;
+  std::vector<Record> records_;
+  std::size_t written_ = 0;
+  std::size_t next_expected_ = 0;
+  std::size_t bytes_wanted_ = 0;  // a pending unit's size when the parser knows it
+  bool received_any_ = false;
+  bool trailing_ = false;  // bytes arrived after the last expected reply
+  ConnectionFailure failure_ = ConnectionFailure::none;
+  std::string failure_detail_;
+  std::uint64_t exchanges_served_ = 0;
+};
+
+}  // namespace fastmc::net
