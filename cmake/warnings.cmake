@@ -7,6 +7,11 @@ function(fastmc_apply_warnings target)
     target_compile_options(${target} PRIVATE
       -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion
       -Wnon-virtual-dtor -Wold-style-cast -Woverloaded-virtual)
+    # GCC 12 reports -Wrestrict inside libstdc++'s std::string operator+ at
+    # -O2 and above, a false positive (GCC bug 105329, fixed in GCC 13).
+    if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
+      target_compile_options(${target} PRIVATE -Wno-restrict)
+    endif()
     if(FASTMC_WERROR)
       target_compile_options(${target} PRIVATE -Werror)
     endif()

@@ -89,7 +89,7 @@ class FetchedItems {
 struct Entry {
   std::string_view key;
   std::string_view value;
-  StoreOptions options;
+  StoreOptions options = {};
 };
 
 enum class CasOutcome : std::uint8_t {

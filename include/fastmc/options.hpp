@@ -17,7 +17,7 @@ namespace fastmc {
 struct ClientOptions {
   // "host", "host:port", "[v6addr]:port", "/unix/path" or "unix:/unix/path";
   // port 11211 when none is given.
-  std::vector<std::string> servers;
+  std::vector<std::string> servers = {};
   // Time allowed to establish a connection (DNS, TCP); zero means no limit.
   std::chrono::milliseconds connect_timeout{1000};
   // Time allowed for a whole call, however many servers and bytes it

@@ -21,7 +21,7 @@ std::size_t format_decimal(std::uint64_t value, char* out) noexcept;
 std::size_t format_signed_decimal(std::int64_t value, char* out) noexcept;
 
 // True iff `text` is one or more ASCII digits whose value fits the type; the
-// value is stored only then.
+// value is stored only then. Leading zeros are accepted.
 bool parse_decimal(std::string_view text, std::uint64_t& value) noexcept;
 bool parse_decimal(std::string_view text, std::uint32_t& value) noexcept;
 

@@ -32,8 +32,9 @@ enum class TextReplyKind : std::uint8_t {
   version,     // version: VERSION <text>
 };
 
-// A reply line longer than this without CRLF is malformed, so a server that
-// never sends a line end cannot make the caller buffer without bound.
+// A reply line whose CRLF does not end within this many bytes is malformed,
+// so a server that never sends a line end cannot make the caller buffer
+// without bound. VALUE data blocks are not lines and are not limited by it.
 inline constexpr std::size_t kMaxReplyLineSize = 4096;
 
 // Parses the first reply unit in `input`.

@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: MIT
+// The grammar parsed here is in docs/protocol.md, section "Text"; the source
+// is memcached's doc/protocol.txt.
+//
+// Every decision is taken only once all the bytes it depends on are present
+// (the line up to its LF, or the whole VALUE unit), so the result cannot
+// depend on how the input was split across reads.
+#include "protocol/text_reply_parser.hpp"
+
+#include <array>
+#include <cstring>
+#include <initializer_list>
+#include <limits>
+
+#include "protocol/decimal.hpp"
+
+namespace fastmc::protocol {
+namespace {
+
+constexpr std::string_view kLineEnd = "\r\n";
+
+// Longest token list in a reply line: VALUE <key> <flags> <size> <cas>.
+constexpr std::size_t kMaxValueTokens = 4;
+
+ParseResult need_more(std::size_t needed = 0) noexcept {
+  return {ParseStatus::need_more, 0, needed, {}};
+}
+
+ParseResult malformed(std::string_view problem) noexcept {
+  return {ParseStatus::malformed, 0, 0, problem};
+}
+
+ParseResult complete(std::size_t consumed) noexcept {
+  return {ParseStatus::complete, consumed, 0, {}};
+}
+
+// Splits `text` at single spaces into `tokens`; false if a token is empty
+// (a leading, trailing or doubled space) or there are more than tokens.size().
+// memcached always separates reply tokens with exactly one space.
+bool split_tokens(std::string_view text, std::array<std::string_view, kMaxValueTokens>& tokens,
+                  std::size_t& count) noexcept {
+  count = 0;
+  while (true) {
+    const std::size_t space = text.find(' ');
+    const std::string_view token = text.substr(0, space);
+    if (token.empty() || count == tokens.size()) {
+      return false;
+    }
+    tokens[count++] = token;
+    if (space == std::string_view::npos) {
+      return true;
+    }
+    text.remove_prefix(space + 1);
+  }
+}
+
+// "KEYWORD" alone or "KEYWORD <message>"; the message is the rest of the line.
+// protocol.txt writes the message as optional for ERROR and CLIENT_ERROR in
+// places ("ERROR [message]"), so a bare keyword is accepted for all three.
+bool match_error(std::string_view line, std::string_view keyword, ReplyStatus status,
+                 Reply& reply) noexcept {
+  if (!line.starts_with(keyword)) {
+    return false;
+  }
+  const std::string_view rest = line.substr(keyword.size());
+  if (!rest.empty() && rest.front() != ' ') {
+    return false;
+  }
+  reply.status = status;
+  reply.data = rest.empty() ? rest : rest.substr(1);
+  return true;
+}
+
+bool match_any_error(std::string_view line, Reply& reply) noexcept {
+  return match_error(line, "ERROR", ReplyStatus::error, reply) ||
+         match_error(line, "CLIENT_ERROR", ReplyStatus::client_error, reply) ||
+         match_error(line, "SERVER_ERROR", ReplyStatus::server_error, reply);
+}
+
+// A line that is a whole keyword, e.g. "STORED". Compared exactly: keywords
+// are upper case and a lower-case or padded one is not a reply.
+struct Keyword {
+  std::string_view text;
+  ReplyStatus status;
+};
+
+bool match_keyword(std::string_view line, std::initializer_list<Keyword> keywords,
+                   Reply& reply) noexcept {
+  for (const Keyword& keyword : keywords) {
+    if (line == keyword.text) {
+      reply.status = keyword.status;
+      return true;
+    }
+  }
+  return false;
+}
+
+constexpr std::string_view kUnexpectedLine = "line is not a valid reply to the request in flight";
+
+// "VALUE <key> <flags> <size> [<cas>]" followed by the data block and CRLF.
+// `header_size` counts the line and its CRLF.
+ParseResult parse_value(std::string_view input, std::string_view arguments, std::size_t header_size,
+                        std::size_t max_value_size, Reply& reply) noexcept {
+  std::array<std::string_view, kMaxValueTokens> tokens;
+  std::size_t count = 0;
+  if (!split_tokens(arguments, tokens, count) || count < 3) {
+    return malformed("VALUE line does not have 3 or 4 single-space separated fields");
+  }
+  std::uint32_t flags = 0;
+  if (!parse_decimal(tokens[1], flags)) {
+    return malformed("VALUE flags are not a decimal number below 2^32");
+  }
+  std::uint64_t size = 0;
+  if (!parse_decimal(tokens[2], size)) {
+    return malformed("VALUE size is not a decimal number below 2^64");
+  }
+  std::uint64_t cas = 0;
+  if (count == 4 && !parse_decimal(tokens[3], cas)) {
+    return malformed("VALUE cas is not a decimal number below 2^64");
+  }
+  // The second test keeps header + size + CRLF representable when the limit
+  // is huge; a server never legitimately sends such a size.
+  if (size > max_value_size ||
+      size > std::numeric_limits<std::size_t>::max() - header_size - kLineEnd.size()) {
+    return malformed("VALUE size is above the value size limit");
+  }
+  const auto data_size = static_cast<std::size_t>(size);
+  const std::size_t unit_size = header_size + data_size + kLineEnd.size();
+  if (input.size() < unit_size) {
+    return need_more(unit_size);
+  }
+  if (input.substr(header_size + data_size, kLineEnd.size()) != kLineEnd) {
+    return malformed("VALUE data block is not followed by CRLF");
+  }
+  reply.status = ReplyStatus::value;
+  reply.key = tokens[0];
+  reply.data = input.substr(header_size, data_size);
+  reply.flags = flags;
+  reply.cas = cas;
+  reply.has_cas = count == 4;
+  return complete(unit_size);
+}
+
+// "STAT <name> <value>": the name is one token, the value the rest of the
+// line. memcached's values are single tokens, but some ("sizes_error") carry
+// a message, so spaces in the value are kept.
+bool match_stat(std::string_view arguments, Reply& reply) noexcept {
+  const std::size_t space = arguments.find(' ');
+  if (space == 0 || space == std::string_view::npos || space + 1 == arguments.size()) {
+    return false;
+  }
+  reply.status = ReplyStatus::stat;
+  reply.key = arguments.substr(0, space);
+  reply.data = arguments.substr(space + 1);
+  return true;
+}
+
+bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
+
+// Parses a unit that is one line (everything but VALUE) for the expected kind.
+ParseResult parse_line(std::string_view line, std::size_t header_size, TextReplyKind expected,
+                       Reply& reply) noexcept {
+  if (match_any_error(line, reply)) {
+    return complete(header_size);
+  }
+  bool matched = false;
+  switch (expected) {
+    case TextReplyKind::retrieval:
+      matched = match_keyword(line, {{"END", ReplyStatus::end}}, reply);
+      break;
+    case TextReplyKind::storage:
+      matched = match_keyword(line,
+                              {{"STORED", ReplyStatus::stored},
+                               {"NOT_STORED", ReplyStatus::not_stored},
+                               {"EXISTS", ReplyStatus::exists},
+                               {"NOT_FOUND", ReplyStatus::not_found}},
+                              reply);
+      break;
+    case TextReplyKind::deletion:
+      matched = match_keyword(
+          line, {{"DELETED", ReplyStatus::deleted}, {"NOT_FOUND", ReplyStatus::not_found}}, reply);
+      break;
+    case TextReplyKind::arithmetic:
+      if (!line.empty() && is_digit(line.front())) {
+        if (!parse_decimal(line, reply.number)) {
+          return malformed("arithmetic result is not a decimal number below 2^64");
+        }
+        reply.status = ReplyStatus::number;
+        matched = true;
+      } else {
+        matched = match_keyword(line, {{"NOT_FOUND", ReplyStatus::not_found}}, reply);
+      }
+      break;
+    case TextReplyKind::touch:
+      matched = match_keyword(
+          line, {{"TOUCHED", ReplyStatus::touched}, {"NOT_FOUND", ReplyStatus::not_found}}, reply);
+      break;
+    case TextReplyKind::ok: matched = match_keyword(line, {{"OK", ReplyStatus::ok}}, reply); break;
+    case TextReplyKind::stats:
+      if (line.starts_with("STAT ")) {
+        if (!match_stat(line.substr(5), reply)) {
+          return malformed("STAT line is not \"STAT <name> <value>\"");
+        }
+        matched = true;
+      } else {
+        matched = match_keyword(line, {{"END", ReplyStatus::end}}, reply);
+      }
+      break;
+    case TextReplyKind::version:
+      if (line.starts_with("VERSION ") && line.size() > 8) {
+        reply.status = ReplyStatus::version;
+        reply.data = line.substr(8);
+        matched = true;
+      }
+      break;
+  }
+  return matched ? complete(header_size) : malformed(kUnexpectedLine);
+}
+
+}  // namespace
+
+ParseResult parse_text_reply(std::string_view input, TextReplyKind expected,
+                             std::size_t max_value_size, Reply& reply) noexcept {
+  // Only the first kMaxReplyLineSize bytes are searched, so a missing line
+  // end is noticed after a bounded amount of input whatever the split.
+  const std::size_t window = input.size() < kMaxReplyLineSize ? input.size() : kMaxReplyLineSize;
+  const void* newline = window == 0 ? nullptr : std::memchr(input.data(), '\n', window);
+  if (newline == nullptr) {
+    if (input.size() >= kMaxReplyLineSize) {
+      return malformed("no CRLF within the reply line size limit");
+    }
+    return need_more();
+  }
+  const auto newline_index =
+      static_cast<std::size_t>(static_cast<const char*>(newline) - input.data());
+  if (newline_index == 0 || input[newline_index - 1] != '\r') {
+    return malformed("reply line ends with LF without CR");
+  }
+  const std::string_view line = input.substr(0, newline_index - 1);
+  const std::size_t header_size = newline_index + 1;
+  if (line.find('\r') != std::string_view::npos) {
+    return malformed("reply line contains a CR before its end");
+  }
+
+  Reply parsed;
+  ParseResult result;
+  if (expected == TextReplyKind::retrieval && line.starts_with("VALUE ")) {
+    result = parse_value(input, line.substr(6), header_size, max_value_size, parsed);
+  } else {
+    result = parse_line(line, header_size, expected, parsed);
+  }
+  if (result.status == ParseStatus::complete) {
+    reply = parsed;
+  }
+  return result;
+}
+
+}  // namespace fastmc::protocol

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT
+#include "net/address.hpp"
+
+#include <gtest/gtest.h>
+
+namespace fastmc::net {
+namespace {
+
+Address parse_ok(std::string_view text) {
+  std::string problem;
+  std::optional<Address> address = parse_address(text, problem);
+  EXPECT_TRUE(address.has_value()) << text << ": " << problem;
+  return address.value_or(Address{});
+}
+
+std::string parse_problem(std::string_view text) {
+  std::string problem;
+  EXPECT_FALSE(parse_address(text, problem).has_value()) << text;
+  return problem;
+}
+
+TEST(AddressTest, HostAloneGetsTheDefaultPort) {
+  const Address address = parse_ok("cache1");
+  EXPECT_EQ(address.kind, Address::Kind::tcp);
+  EXPECT_EQ(address.host, "cache1");
+  EXPECT_EQ(address.port, 11211);
+  EXPECT_EQ(address.name(), "cache1:11211");
+}
+
+TEST(AddressTest, HostAndPort) {
+  const Address address = parse_ok("10.0.0.1:22122");
+  EXPECT_EQ(address.host, "10.0.0.1");
+  EXPECT_EQ(address.port, 22122);
+}
+
+TEST(AddressTest, BracketedIpv6WithAndWithoutPort) {
+  EXPECT_EQ(parse_ok("[::1]:11311").host, "::1");
+  EXPECT_EQ(parse_ok("[::1]:11311").port, 11311);
+  EXPECT_EQ(parse_ok("[::1]").port, 11211);
+  EXPECT_EQ(parse_ok("[::1]:11311").name(), "[::1]:11311");
+}
+
+TEST(AddressTest, BareIpv6LiteralHasNoPort) {
+  const Address address = parse_ok("fe80::1");
+  EXPECT_EQ(address.host, "fe80::1");
+  EXPECT_EQ(address.port, 11211);
+}
+
+TEST(AddressTest, UnixPathsWithAndWithoutPrefix) {
+  EXPECT_EQ(parse_ok("/run/memcached.sock").kind, Address::Kind::unix_socket);
+  EXPECT_EQ(parse_ok("/run/memcached.sock").path, "/run/memcached.sock");
+  EXPECT_EQ(parse_ok("unix:/run/mc.sock").path, "/run/mc.sock");
+  EXPECT_EQ(parse_ok("unix:/run/mc.sock").name(), "/run/mc.sock");
+}
+
+TEST(AddressTest, BadFormsNameTheProblem) {
+  EXPECT_NE(parse_problem("").find("empty"), std::string::npos);
+  EXPECT_NE(parse_problem("host:0").find("port"), std::string::npos);
+  EXPECT_NE(parse_problem("host:65536").find("port"), std::string::npos);
+  EXPECT_NE(parse_problem("host:12ab").find("port"), std::string::npos);
+  EXPECT_NE(parse_problem(":11211").find("missing host"), std::string::npos);
+  EXPECT_NE(parse_problem("[::1").find("IPv6"), std::string::npos);
+  EXPECT_NE(parse_problem("[::1]x").find("port"), std::string::npos);
+  EXPECT_NE(parse_problem("bad host").find("space"), std::string::npos);
+  EXPECT_NE(parse_problem("unix:").find("server"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fastmc::net

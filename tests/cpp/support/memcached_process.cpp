@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: MIT
+#include "support/memcached_process.hpp"
+
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
+#include <thread>
+
+namespace fastmc::testing {
+namespace {
+
+constexpr auto kStartTimeout = std::chrono::seconds(10);
+
+int free_loopback_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  socklen_t size = sizeof address;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+std::string memcached_binary() {
+  const char* configured = std::getenv("FASTMC_MEMCACHED");
+  return configured != nullptr ? configured : "memcached";
+}
+
+}  // namespace
+
+MemcachedProcess::MemcachedProcess(Options options) : options_(std::move(options)) {
+  char pattern[] = "/tmp/fastmc-test-XXXXXX";
+  if (::mkdtemp(pattern) == nullptr) throw std::runtime_error("mkdtemp failed");
+  directory_ = pattern;
+  if (options_.tcp) {
+    port_ = free_loopback_port();
+    address_ = "127.0.0.1:" + std::to_string(port_);
+  } else {
+    socket_path_ = directory_ + "/memcached.sock";
+    address_ = "unix:" + socket_path_;
+  }
+  start();
+}
+
+MemcachedProcess::~MemcachedProcess() {
+  kill();
+  std::error_code ignored;
+  std::filesystem::remove_all(directory_, ignored);
+}
+
+void MemcachedProcess::start() {
+  std::vector<std::string> args = {memcached_binary(), "-U", "0", "-t", "2", "-m", "64"};
+  if (::geteuid() == 0) args.insert(args.end(), {"-u", "root"});
+  if (options_.tcp) {
+    args.insert(args.end(), {"-l", "127.0.0.1", "-p", std::to_string(port_)});
+  } else {
+    args.insert(args.end(), {"-s", socket_path_});
+  }
+  args.insert(args.end(), options_.extra_args.begin(), options_.extra_args.end());
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    ::execvp(argv[0], argv.data());
+    ::_exit(127);
+  }
+  const auto give_up = std::chrono::steady_clock::now() + kStartTimeout;
+  while (!accepts_connections()) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw std::runtime_error("memcached exited at start (is it installed? apt-get install memcached)");
+    }
+    if (std::chrono::steady_clock::now() > give_up) {
+      throw std::runtime_error("memcached did not accept connections within 10 s");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+bool MemcachedProcess::accepts_connections() const {
+  int fd;
+  int status;
+  if (options_.tcp) {
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(port_));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    status = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  } else {
+    fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, socket_path_.c_str(), sizeof address.sun_path - 1);
+    status = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  }
+  ::close(fd);
+  return status == 0;
+}
+
+void MemcachedProcess::kill() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  ::waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+  if (!socket_path_.empty()) ::unlink(socket_path_.c_str());
+}
+
+void MemcachedProcess::restart() {
+  kill();
+  start();
+}
+
+}  // namespace fastmc::testing

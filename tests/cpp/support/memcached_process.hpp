@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+// MemcachedProcess: a real memcached started for one test (test support).
+//
+// By default it listens on a unix socket in a private temporary directory,
+// so tests never race for ports; `tcp = true` picks a free loopback port
+// instead. The process is always killed and reaped, and the directory
+// removed, when the object goes away. The binary is $FASTMC_MEMCACHED or
+// `memcached` on PATH.
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace fastmc::testing {
+
+class MemcachedProcess {
+ public:
+  struct Options {
+    bool tcp = false;
+    std::vector<std::string> extra_args = {};  // e.g. {"-I", "1m"}
+  };
+
+  MemcachedProcess() : MemcachedProcess(Options{}) {}
+  explicit MemcachedProcess(Options options);
+  MemcachedProcess(const MemcachedProcess&) = delete;
+  MemcachedProcess& operator=(const MemcachedProcess&) = delete;
+  ~MemcachedProcess();
+
+  // "unix:/tmp/.../memcached.sock" or "127.0.0.1:<port>".
+  const std::string& address() const { return address_; }
+  pid_t pid() const { return pid_; }
+
+  void pause() const { ::kill(pid_, SIGSTOP); }
+  void resume() const { ::kill(pid_, SIGCONT); }
+  // SIGKILL and reap.
+  void kill();
+  // Starts it again on the same socket or port; waits until it accepts.
+  void restart();
+
+ private:
+  void start();
+  bool accepts_connections() const;
+
+  Options options_;
+  std::string directory_;
+  std::string socket_path_;
+  int port_ = 0;
+  std::string address_;
+  pid_t pid_ = -1;
+};
+
+}  // namespace fastmc::testing
