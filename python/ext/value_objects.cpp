@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "value_objects.hpp"
 
+#include <nanobind/stl/string.h>
+
 #include <charconv>
 #include <string>
 
@@ -20,9 +22,9 @@ std::string printable_type(PyObject* object) { return Py_TYPE(object)->tp_name; 
 [[noreturn]] void raise_decode_error(PyObject* key, const ItemView& item, const std::string& why) {
   nb::object cls = nb::module_::import_("fastmc.errors").attr("DecodeError");
   const std::string key_text = nb::cast<std::string>(nb::repr(nb::handle(key)));
-  PyErr_SetObject(cls.ptr(), cls("cannot decode the value of key " + key_text + " (flags " +
-                                 std::to_string(item.flags) + "): " + why)
-                                 .ptr());
+  const std::string message = "cannot decode the value of key " + key_text + " (flags " +
+                              std::to_string(item.flags) + "): " + why;
+  PyErr_SetObject(cls.ptr(), cls(nb::str(message.data(), message.size())).ptr());
   throw nb::python_error();
 }
 
