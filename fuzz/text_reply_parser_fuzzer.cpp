@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+// Fuzzes parse_text_reply, the function that reads a server's bytes.
+//
+// Input layout: byte 0 picks the expected reply kind (low 3 bits) and the
+// value size limit (next 2 bits); byte 1 picks where to cut the input for
+// the split check; the rest is what the server sent.
+//
+// Checked, besides the sanitizers: a complete unit is non-empty and inside
+// the input, its views point into that unit, need_more's `needed` is beyond
+// the bytes present, malformed says why; and parsing a prefix first agrees
+// with parsing the whole (the split invariance the connection relies on).
+#include "protocol/text_reply_parser.hpp"
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <limits>
+#include <string_view>
+
+#include "protocol/parse_result.hpp"
+#include "protocol/reply.hpp"
+
+namespace {
+
+using fastmc::protocol::ParseResult;
+using fastmc::protocol::ParseStatus;
+using fastmc::protocol::Reply;
+using fastmc::protocol::TextReplyKind;
+
+void require(bool condition) {
+  if (!condition) {
+    std::abort();
+  }
+}
+
+bool is_inside(std::string_view view, std::string_view unit) {
+  if (view.empty()) {
+    return true;
+  }
+  const auto begin = reinterpret_cast<std::uintptr_t>(unit.data());
+  const auto start = reinterpret_cast<std::uintptr_t>(view.data());
+  return start >= begin && start + view.size() <= begin + unit.size();
+}
+
+bool same_reply(const Reply& a, const Reply& b) {
+  return a.status == b.status && a.key == b.key && a.data == b.data && a.flags == b.flags &&
+         a.cas == b.cas && a.has_cas == b.has_cas && a.number == b.number;
+}
+
+ParseResult checked_parse(std::string_view input, TextReplyKind kind, std::size_t max_value_size,
+                          Reply& reply) {
+  const ParseResult result = fastmc::protocol::parse_text_reply(input, kind, max_value_size, reply);
+  switch (result.status) {
+    case ParseStatus::complete:
+      require(result.consumed > 0 && result.consumed <= input.size());
+      require(is_inside(reply.key, input.substr(0, result.consumed)));
+      require(is_inside(reply.data, input.substr(0, result.consumed)));
+      break;
+    case ParseStatus::need_more:
+      require(result.needed == 0 || result.needed > input.size());
+      require(input.size() < fastmc::protocol::kMaxReplyLineSize || result.needed != 0);
+      break;
+    case ParseStatus::malformed: require(!result.problem.empty()); break;
+  }
+  return result;
+}
+
+// Parsing `prefix` of `whole` must never contradict parsing `whole`: what
+// the parser decided from fewer bytes stands once more bytes arrive.
+void check_prefix_agrees(std::string_view whole, std::size_t prefix_size, TextReplyKind kind,
+                         std::size_t max_value_size) {
+  Reply whole_reply;
+  Reply prefix_reply;
+  const ParseResult full = checked_parse(whole, kind, max_value_size, whole_reply);
+  const ParseResult part =
+      checked_parse(whole.substr(0, prefix_size), kind, max_value_size, prefix_reply);
+  switch (part.status) {
+    case ParseStatus::complete:
+      require(full.status == ParseStatus::complete && full.consumed == part.consumed);
+      require(same_reply(whole_reply, prefix_reply));
+      break;
+    case ParseStatus::malformed:
+      require(full.status == ParseStatus::malformed && full.problem == part.problem);
+      break;
+    case ParseStatus::need_more:
+      if (full.status == ParseStatus::complete) {
+        require(full.consumed > prefix_size);
+        require(part.needed == 0 || part.needed == full.consumed);
+      } else if (full.status == ParseStatus::need_more) {
+        require(part.needed == 0 || part.needed == full.needed);
+      } else if (part.needed != 0) {
+        // Only the data terminator is left to judge once the size is known.
+        require(whole.size() >= part.needed);
+      }
+      break;
+  }
+}
+
+constexpr std::array<std::size_t, 4> kMaxValueSizes = {std::size_t{1} << 20, 0, 16,
+                                                       std::numeric_limits<std::size_t>::max()};
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size) {
+  if (size < 2) {
+    return 0;
+  }
+  const auto kind = static_cast<TextReplyKind>(bytes[0] & 7u);
+  const std::size_t max_value_size = kMaxValueSizes[(bytes[0] >> 3) & 3u];
+  const std::string_view input(reinterpret_cast<const char*>(bytes) + 2, size - 2);
+  const std::size_t prefix_size = input.size() * bytes[1] / 255;
+
+  // Walk the input unit by unit, as a connection would with one kind.
+  std::string_view rest = input;
+  while (true) {
+    check_prefix_agrees(rest, prefix_size < rest.size() ? prefix_size : rest.size(), kind,
+                        max_value_size);
+    Reply reply;
+    const ParseResult result = checked_parse(rest, kind, max_value_size, reply);
+    if (result.status != ParseStatus::complete) {
+      break;
+    }
+    rest.remove_prefix(result.consumed);
+  }
+  return 0;
+}
