@@ -238,6 +238,34 @@ protocol::RetrievalCommand retrieval_command(const FetchOptions& options) noexce
   return options.with_cas ? protocol::RetrievalCommand::gets : protocol::RetrievalCommand::get;
 }
 
+// memcached 1.6 answers a get line of any length, but drops gat and gats
+// lines longer than about 16 KiB without a reply, so those are split.
+constexpr std::size_t kMaxTouchLineKeyBytes = 8 * 1024;
+
+// Appends the retrieval requests for `keys` with their expected replies.
+void append_retrievals(net::Connection& connection, protocol::RetrievalCommand command,
+                       std::int64_t ttl, std::span<const std::string_view> keys) {
+  const bool touches = command == protocol::RetrievalCommand::gat ||
+                       command == protocol::RetrievalCommand::gats;
+  std::size_t first = 0;
+  while (first < keys.size()) {
+    std::size_t last = keys.size();
+    if (touches) {
+      std::size_t line_bytes = 0;
+      last = first;
+      while (last < keys.size() &&
+             (last == first || line_bytes + keys[last].size() + 1 <= kMaxTouchLineKeyBytes)) {
+        line_bytes += keys[last].size() + 1;
+        ++last;
+      }
+    }
+    protocol::append_retrieval_request(connection.requests(), command, ttl,
+                                       keys.subspan(first, last - first));
+    connection.expect(TextReplyKind::retrieval);
+    first = last;
+  }
+}
+
 // Records the hits of one retrieval exchange into `state`. VALUE replies
 // come in request order, so each must match a requested key at or after the
 // previous match: anything else means the stream is out of step.
@@ -330,8 +358,7 @@ Result<FetchedItems> Client::fetch(std::span<const std::string_view> keys, Fetch
     std::optional<Error> failure = exchange_with(
         server, deadline, true,
         [&](net::Connection& connection) {
-          protocol::append_retrieval_request(connection.requests(), command, options.ttl, keys);
-          connection.expect(TextReplyKind::retrieval);
+          append_retrievals(connection, command, options.ttl, keys);
         },
         [&](Lease& lease) -> std::optional<Error> {
           return collect_hits(server, lease, keys, {}, state);
@@ -359,9 +386,7 @@ Result<FetchedItems> Client::fetch(std::span<const std::string_view> keys, Fetch
     if (!lease) return pool_timeout_error(server);
     if (!lease->ensure_open(deadline)) return connection_error(server, *lease);
     lease->begin_exchange();
-    protocol::append_retrieval_request(lease->requests(), command, options.ttl,
-                                       keys_by_server[index]);
-    lease->expect(TextReplyKind::retrieval);
+    append_retrievals(*lease, command, options.ttl, keys_by_server[index]);
     connections.push_back(lease.get());
     lease_servers.push_back(index);
     leases.push_back(std::move(lease));

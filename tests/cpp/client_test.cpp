@@ -126,6 +126,23 @@ TEST(ClientTest, GetManyReturnsTheHitsOnly) {
   }
 }
 
+TEST(ClientTest, TouchingManyKeysSplitsTheLinesMemcachedWouldDrop) {
+  testing::MemcachedProcess server;
+  Client mc = client_for(server);
+  std::vector<std::string> keys;
+  std::vector<Entry> entries;
+  for (int i = 0; i < 400; ++i) keys.push_back(std::string(100, 'k') + std::to_string(i));
+  for (const std::string& key : keys) entries.push_back({key, key});
+  ASSERT_TRUE(ok(mc.set_many(entries)).empty());
+  const std::vector<std::string_view> views(keys.begin(), keys.end());
+  const Result<FetchedItems> touched = mc.fetch(views, {.with_cas = true, .touch = true, .ttl = 60});
+  ASSERT_TRUE(touched) << touched.error().message;
+  ASSERT_EQ(touched->size(), 400u);
+  for (std::size_t i = 0; i < touched->size(); ++i) {
+    EXPECT_EQ((*touched)[i].value, (*touched)[i].key);
+  }
+}
+
 TEST(ClientTest, SetManyReportsTheEntriesThatWereNotStored) {
   testing::MemcachedProcess server({.extra_args = {"-I", "1m"}});
   Client mc = client_for(server);

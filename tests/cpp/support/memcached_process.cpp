@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <thread>
 
@@ -111,6 +112,24 @@ bool MemcachedProcess::accepts_connections() const {
   }
   ::close(fd);
   return status == 0;
+}
+
+void MemcachedProcess::pause() const {
+  ::kill(pid_, SIGSTOP);
+  // Every thread must be stopped, not just the main one: the workers serve requests.
+  const std::string tasks = "/proc/" + std::to_string(pid_) + "/task";
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    bool all_stopped = true;
+    for (const auto& task : std::filesystem::directory_iterator(tasks)) {
+      std::ifstream stat(task.path() / "stat");
+      std::string pid_field, command, state;
+      stat >> pid_field >> command >> state;  // memcached's thread names have no spaces
+      all_stopped = all_stopped && (state == "T" || state == "t");
+    }
+    if (all_stopped) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  throw std::runtime_error("memcached did not stop after SIGSTOP");
 }
 
 void MemcachedProcess::kill() {

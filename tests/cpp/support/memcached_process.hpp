@@ -33,7 +33,9 @@ class MemcachedProcess {
   const std::string& address() const { return address_; }
   pid_t pid() const { return pid_; }
 
-  void pause() const { ::kill(pid_, SIGSTOP); }
+  // SIGSTOP, and waits until the kernel reports the process stopped: the
+  // signal is delivered asynchronously, and a test must not race it.
+  void pause() const;
   void resume() const { ::kill(pid_, SIGCONT); }
   // SIGKILL and reap.
   void kill();
