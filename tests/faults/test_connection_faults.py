@@ -1,0 +1,188 @@
+# SPDX-License-Identifier: MIT
+"""Replies a real memcached never sends, from the scripted fake server.
+
+Each case checks the invariants of faults.md section 2.1: the right typed
+error, no call past its deadline (margin 60 ms), never a wrong value, and a
+connection that saw a fault is closed, never reused (ExpectClosed proves it),
+with the next call served on a fresh connection.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from scripted_server import (
+    Close,
+    Expect,
+    ExpectClosed,
+    NeverReply,
+    Reply,
+    Reset,
+    Trickle,
+)
+
+import fastmc
+
+MARGIN = 0.06
+GET_A = b"get a\r\n"
+GET_B = b"get b\r\n"
+HIT_B = b"VALUE b 0 2\r\nbb\r\nEND\r\n"
+
+
+def timed(call):
+    started = time.monotonic()
+    try:
+        return call(), time.monotonic() - started
+    except fastmc.Error as error:
+        return error, time.monotonic() - started
+
+
+def test_a_trickling_reply_cannot_stretch_the_deadline(scripted_server):
+    # One byte every 50 ms: each read makes progress, yet the call must end
+    # at its single deadline.
+    server = scripted_server(
+        [Expect(GET_A), Trickle(b"VALUE a 0 20\r\n01234567890123456789\r\nEND\r\n", 0.05),
+         ExpectClosed()],
+        [Expect(GET_B), Reply(HIT_B)],
+    )
+    mc = fastmc.Client(server.address, timeout=0.3)
+    error, elapsed = timed(lambda: mc.get("a"))
+    assert isinstance(error, fastmc.TimeoutError)
+    assert 0.3 <= elapsed < 0.3 + MARGIN
+    assert mc.get("b") == b"bb"
+
+
+def test_a_reply_that_never_comes_is_a_timeout_not_a_miss(scripted_server):
+    server = scripted_server([Expect(GET_A), NeverReply()], [Expect(GET_B), Reply(HIT_B)])
+    mc = fastmc.Client(server.address, timeout=0.2)
+    error, elapsed = timed(lambda: mc.get("a"))
+    assert isinstance(error, fastmc.TimeoutError)
+    assert error.cause == "timed_out" and error.server == server.address
+    assert 0.2 <= elapsed < 0.2 + MARGIN
+    assert mc.get("b") == b"bb"
+
+
+def test_a_late_reply_is_never_read_as_the_next_requests(scripted_server):
+    # The reply to "get a" arrives after the timeout; had the connection been
+    # kept, "get b" would read a's value. The client must have closed it.
+    server = scripted_server(
+        [Expect(GET_A), Reply(b"VALUE a 0 2\r\naa\r\nEND\r\n", delay=0.3), ExpectClosed()],
+        [Expect(GET_B), Reply(HIT_B)],
+    )
+    mc = fastmc.Client(server.address, timeout=0.15)
+    with pytest.raises(fastmc.TimeoutError):
+        mc.get("a")
+    assert mc.get("b") == b"bb"
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        b"foobarbaz\r\n",
+        b"VALUE a 0 abc\r\n",
+        b"VALUE a 0 4294967295000\r\n",
+        b"STORED\r\n",
+        b"value a 0 1\r\nx\r\nEND\r\n",
+        b"VALUE a 0 2\r\nxyz\r\nEND\r\n",
+        b"\x00\x01\x02\r\n",
+        b"x" * 5000,
+    ],
+)
+def test_a_malformed_reply_is_a_protocol_error_and_the_connection_is_dropped(
+    scripted_server, garbage
+):
+    server = scripted_server(
+        [Expect(GET_A), Reply(garbage), ExpectClosed()], [Expect(GET_B), Reply(HIT_B)]
+    )
+    mc = fastmc.Client(server.address, timeout=0.5)
+    with pytest.raises(fastmc.ProtocolError) as raised:
+        mc.get("a")
+    assert raised.value.server == server.address
+    assert mc.get("b") == b"bb"
+
+
+def test_a_value_for_a_key_not_asked_for_is_never_returned(scripted_server):
+    server = scripted_server(
+        [Expect(GET_A), Reply(b"VALUE other 0 2\r\nzz\r\nEND\r\n"), ExpectClosed()],
+        [Expect(GET_B), Reply(HIT_B)],
+    )
+    mc = fastmc.Client(server.address, timeout=0.5)
+    with pytest.raises(fastmc.ProtocolError, match="not asked for"):
+        mc.get("a")
+    assert mc.get("b") == b"bb"
+
+
+def test_a_truncated_value_then_close_is_a_connection_error_with_no_partial_value(
+    scripted_server,
+):
+    server = scripted_server(
+        [Expect(GET_A), Reply(b"VALUE a 0 10\r\n01234"), Close()],
+        [Expect(GET_B), Reply(HIT_B)],
+    )
+    mc = fastmc.Client(server.address, timeout=0.5)
+    with pytest.raises(fastmc.ConnectionError) as raised:
+        mc.get("a")
+    assert raised.value.cause == "connection_closed"
+    assert mc.get("b") == b"bb"
+
+
+def test_a_reset_mid_reply_is_a_connection_error(scripted_server):
+    server = scripted_server(
+        [Expect(GET_A), Reply(b"VALUE a 0 10\r\n01"), Reset()],
+        [Expect(GET_B), Reply(HIT_B)],
+    )
+    mc = fastmc.Client(server.address, timeout=0.5)
+    error, elapsed = timed(lambda: mc.get("a"))
+    assert isinstance(error, fastmc.ConnectionError)
+    assert elapsed < 0.2
+    assert mc.get("b") == b"bb"
+
+
+def test_bytes_after_the_last_reply_drop_the_connection_but_keep_the_answer(scripted_server):
+    server = scripted_server(
+        [Expect(GET_A), Reply(b"VALUE a 0 2\r\naa\r\nEND\r\ngarbage"), ExpectClosed()],
+        [Expect(GET_B), Reply(HIT_B)],
+    )
+    mc = fastmc.Client(server.address, timeout=0.5)
+    assert mc.get("a") == b"aa"
+    assert mc.get("b") == b"bb"
+
+
+def test_a_huge_value_size_is_refused_before_allocating(scripted_server):
+    server = scripted_server(
+        [Expect(GET_A), Reply(b"VALUE a 0 4294967293\r\n"), ExpectClosed()],
+        [Expect(GET_B), Reply(HIT_B)],
+    )
+    mc = fastmc.Client(server.address, timeout=0.5, max_value_size=1024 * 1024)
+    with pytest.raises(fastmc.ProtocolError, match="limit"):
+        mc.get("a")
+    assert mc.get("b") == b"bb"
+
+
+def test_a_server_that_closes_an_idle_connection_costs_no_error_on_reads(scripted_server):
+    # memcached's idle_timeout: the pooled connection is closed while idle.
+    server = scripted_server(
+        [Expect(GET_A), Reply(b"VALUE a 0 2\r\naa\r\nEND\r\n"), Close()],
+        [Expect(GET_B), Reply(HIT_B)],
+    )
+    mc = fastmc.Client(server.address, timeout=0.5)
+    assert mc.get("a") == b"aa"
+    server.wait_until_finished(1)
+    assert mc.get("b") == b"bb"  # retried once on a fresh connection
+
+
+def test_a_non_idempotent_write_on_a_dead_pooled_connection_is_an_error_not_a_retry(
+    scripted_server,
+):
+    # An incr that may or may not have been applied must not be sent twice.
+    server = scripted_server(
+        [Expect(GET_A), Reply(b"VALUE a 0 2\r\naa\r\nEND\r\n"), Close()],
+        [Expect(b"incr n 1\r\n"), Reply(b"5\r\n")],
+    )
+    mc = fastmc.Client(server.address, timeout=0.5)
+    assert mc.get("a") == b"aa"
+    server.wait_until_finished(1)
+    with pytest.raises(fastmc.ConnectionError):
+        mc.incr("n")
+    assert mc.incr("n") == 5
