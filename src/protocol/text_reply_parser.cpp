@@ -202,8 +202,21 @@ ParseResult parse_line(std::string_view line, std::size_t header_size, TextReply
           return malformed("STAT line is not \"STAT <name> <value>\"");
         }
         matched = true;
+      } else if (line.starts_with("PREFIX ")) {
+        // "stats detail dump": one "PREFIX <prefix> get <n> hit <n> ..." line
+        // per key prefix, read as a statistic named after the prefix.
+        if (!match_stat(line.substr(7), reply)) {
+          return malformed("PREFIX line is not \"PREFIX <prefix> <counters>\"");
+        }
+        matched = true;
       } else {
-        matched = match_keyword(line, {{"END", ReplyStatus::end}}, reply);
+        // END closes a listing; "stats reset" answers RESET and "stats
+        // detail on|off" answers OK, each alone.
+        matched = match_keyword(line,
+                                {{"END", ReplyStatus::end},
+                                 {"RESET", ReplyStatus::ok},
+                                 {"OK", ReplyStatus::ok}},
+                                reply);
       }
       break;
     case TextReplyKind::version:

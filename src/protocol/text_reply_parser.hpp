@@ -28,7 +28,7 @@ enum class TextReplyKind : std::uint8_t {
   arithmetic,  // incr, decr: a number or NOT_FOUND
   touch,       // touch: TOUCHED or NOT_FOUND
   ok,          // flush_all, verbosity: OK
-  stats,       // stats: STAT units, then END
+  stats,       // stats: STAT (or PREFIX) units, then END; or RESET / OK alone
   version,     // version: VERSION <text>
 };
 
@@ -49,10 +49,14 @@ ParseResult parse_text_reply(std::string_view input, TextReplyKind expected,
                              std::size_t max_value_size, Reply& reply) noexcept;
 
 // True iff `status` ends a reply of kind `expected`: END or an error for
-// retrieval and stats, any unit for the other kinds.
+// retrieval; END, OK (stats reset, stats detail on|off) or an error for
+// stats; any unit for the other kinds.
 constexpr bool ends_reply(TextReplyKind expected, ReplyStatus status) noexcept {
-  if (expected == TextReplyKind::retrieval || expected == TextReplyKind::stats) {
+  if (expected == TextReplyKind::retrieval) {
     return status == ReplyStatus::end || is_error(status);
+  }
+  if (expected == TextReplyKind::stats) {
+    return status == ReplyStatus::end || status == ReplyStatus::ok || is_error(status);
   }
   return true;
 }

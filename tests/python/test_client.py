@@ -441,3 +441,14 @@ def test_client_can_be_subclassed(memcached):
     mc.set("k", b"v")
     assert mc.get("k") == ("wrapped", b"v")
     assert repr(mc).startswith("Recording(")
+
+
+def test_stats_subcommands_with_other_reply_shapes(mc):
+    mc.set("prefix:k", b"v")
+    server = mc.servers[0]
+    assert mc.stats("detail", "on") == {server: {}}
+    mc.get("prefix:k")
+    dump = mc.stats("detail", "dump")[server]
+    assert dump["prefix"].startswith("get 1 hit 1")
+    assert mc.stats("reset") == {server: {}}
+    assert mc.stats()[server]["get_hits"] == 0

@@ -514,16 +514,22 @@ TEST(TextReplyParserTest, ReplyOfAnotherKindIsMalformed) {
   expect_malformed("NOT_FOUND\r\n", Kind::ok);
   expect_malformed("VERSION 1.6.18\r\n", Kind::ok);
   expect_malformed("VALUE k 0 1\r\nx\r\nEND\r\n", Kind::stats);
-  expect_malformed("OK\r\n", Kind::stats);
+  expect_malformed("STORED\r\n", Kind::stats);
   expect_malformed("END\r\n", Kind::version);
   expect_malformed("STAT version 1.6.18\r\n", Kind::version);
 }
 
-// "stats reset" answers RESET and "stats detail dump" answers PREFIX lines;
-// neither is in the stats grammar we parse (docs/protocol.md).
-TEST(TextReplyParserTest, StatsRepliesOutsideTheGrammarAreMalformed) {
-  expect_malformed("RESET\r\n", Kind::stats);
-  expect_malformed("PREFIX a get 1 hit 1 set 0 del 0\r\nEND\r\n", Kind::stats);
+// "stats reset" answers RESET, "stats detail on" answers OK, each alone.
+TEST(TextReplyParserTest, StatsResetAndDetailOnAreOneLineReplies) {
+  expect_complete("RESET\r\n", Kind::stats, {line(ReplyStatus::ok)});
+  expect_complete("OK\r\n", Kind::stats, {line(ReplyStatus::ok)});
+}
+
+// "stats detail dump" answers one PREFIX line per key prefix, then END.
+TEST(TextReplyParserTest, StatsDetailDumpPrefixLinesAreStatistics) {
+  expect_complete("PREFIX a get 1 hit 1 set 0 del 0\r\nEND\r\n", Kind::stats,
+                  {stat("a", "get 1 hit 1 set 0 del 0"), line(ReplyStatus::end)});
+  expect_malformed("PREFIX \r\n", Kind::stats);
 }
 
 // ---- the line size limit
