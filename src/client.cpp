@@ -242,6 +242,18 @@ protocol::RetrievalCommand retrieval_command(const FetchOptions& options) noexce
 // lines longer than about 16 KiB without a reply, so those are split.
 constexpr std::size_t kMaxTouchLineKeyBytes = 8 * 1024;
 
+// Routes large values to the caller's ValueStorage, if any.
+net::ValueSink value_sink(const FetchOptions& options) {
+  if (options.storage == nullptr) return {};
+  return net::ValueSink{
+      .allocate = [](void* context, std::string_view key, std::size_t size) {
+        return static_cast<ValueStorage*>(context)->allocate(key, size);
+      },
+      .context = options.storage,
+      .min_size = options.storage_min_size,
+  };
+}
+
 // Appends the retrieval requests for `keys` with their expected replies.
 void append_retrievals(net::Connection& connection, protocol::RetrievalCommand command,
                        std::int64_t ttl, std::span<const std::string_view> keys) {
@@ -359,6 +371,7 @@ Result<FetchedItems> Client::fetch(std::span<const std::string_view> keys, Fetch
         server, deadline, true,
         [&](net::Connection& connection) {
           append_retrievals(connection, command, options.ttl, keys);
+          connection.set_value_sink(value_sink(options));
         },
         [&](Lease& lease) -> std::optional<Error> {
           return collect_hits(server, lease, keys, {}, state);
@@ -387,6 +400,7 @@ Result<FetchedItems> Client::fetch(std::span<const std::string_view> keys, Fetch
     if (!lease->ensure_open(deadline)) return connection_error(server, *lease);
     lease->begin_exchange();
     append_retrievals(*lease, command, options.ttl, keys_by_server[index]);
+    lease->set_value_sink(value_sink(options));
     connections.push_back(lease.get());
     lease_servers.push_back(index);
     leases.push_back(std::move(lease));

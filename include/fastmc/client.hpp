@@ -57,11 +57,27 @@ struct ItemView {
   std::size_t key_index = 0;  // where the key stands in the keys given to fetch
 };
 
+// Storage a caller provides for large fetched values, so that they are
+// received straight into their final place (the Python binding reads into
+// the bytes object it returns) instead of being copied out of the client's
+// buffers. Called from the thread running the fetch, once per large value.
+class ValueStorage {
+ public:
+  virtual ~ValueStorage() = default;
+  // Room for one value of `size` bytes for `key`. It must stay valid while
+  // the FetchedItems lives, and the caller must not touch it before the fetch
+  // returns; an empty span declines (the value is then read as usual).
+  virtual std::span<char> allocate(std::string_view key, std::size_t size) = 0;
+};
+
 // What to fetch with Client::fetch.
 struct FetchOptions {
   bool with_cas = false;  // gets / gats
   bool touch = false;     // gat / gats: reset each hit's ttl to `ttl`
   std::int64_t ttl = 0;   // used iff touch
+  // Values of at least storage_min_size bytes go to `storage` when set.
+  ValueStorage* storage = nullptr;
+  std::size_t storage_min_size = 64 * 1024;
 };
 
 // The hits of one Client::fetch, in no particular order; misses are absent.

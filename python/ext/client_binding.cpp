@@ -101,6 +101,8 @@ nb::object stat_value(const std::string& text) {
 nb::object fetch_one(NativeClient& self, nb::handle key, nb::handle default_value,
                      FetchOptions options, bool with_cas) {
   const std::string_view view = key_view(key.ptr());
+  BytesStorage storage;  // declared first: destroyed last, with the GIL held
+  options.storage = &storage;
   Result<FetchedItems> fetched = without_gil([&] { return self.client.fetch(view, options); });
   FetchedItems& items = value_or_raise(fetched);
   if (items.empty()) {
@@ -108,21 +110,22 @@ nb::object fetch_one(NativeClient& self, nb::handle key, nb::handle default_valu
     return nb::borrow(default_value);
   }
   const ItemView item = items[0];
-  nb::object value = decode_value(key.ptr(), item, self.serde);
+  nb::object value = decode_value(key.ptr(), item, self.serde, &storage);
   if (with_cas) return nb::make_tuple(value, item.cas);
   return value;
 }
 
 nb::dict fetch_many(NativeClient& self, nb::handle keys, bool with_cas) {
   KeyList list(keys);
-  Result<FetchedItems> fetched =
-      without_gil([&] { return self.client.fetch(list.views, {.with_cas = with_cas}); });
+  BytesStorage storage;
+  const FetchOptions options{.with_cas = with_cas, .storage = &storage};
+  Result<FetchedItems> fetched = without_gil([&] { return self.client.fetch(list.views, options); });
   FetchedItems& items = value_or_raise(fetched);
   nb::dict result;
   for (std::size_t i = 0; i < items.size(); ++i) {
     const ItemView item = items[i];
     PyObject* key = list.key(item.key_index);
-    nb::object value = decode_value(key, item, self.serde);
+    nb::object value = decode_value(key, item, self.serde, &storage);
     if (with_cas) value = nb::make_tuple(value, item.cas);
     if (PyDict_SetItem(result.ptr(), key, value.ptr()) != 0) throw nb::python_error();
   }

@@ -100,8 +100,32 @@ void encode_value(PyObject* key, PyObject* value, const nb::object& serde, Encod
   out.owner = std::move(data);
 }
 
-nb::object decode_value(PyObject* key, const ItemView& item, const nb::object& serde) {
+std::span<char> BytesStorage::allocate(std::string_view key, std::size_t size) {
+  (void)key;
+  nb::gil_scoped_acquire gil;
+  PyObject* bytes = PyBytes_FromStringAndSize(nullptr, static_cast<Py_ssize_t>(size));
+  if (bytes == nullptr) {
+    PyErr_Clear();  // declined: the value is read into the client's buffer instead
+    return {};
+  }
+  objects_.push_back(nb::steal(bytes));
+  return {PyBytes_AS_STRING(bytes), size};
+}
+
+nb::object BytesStorage::take(const char* data) {
+  for (nb::object& object : objects_) {
+    if (object.is_valid() && PyBytes_AS_STRING(object.ptr()) == data) return std::move(object);
+  }
+  return {};
+}
+
+nb::object decode_value(PyObject* key, const ItemView& item, const nb::object& serde,
+                        BytesStorage* storage) {
   const std::optional<value::ValueKind> kind = value::native_kind_of(item.flags);
+  if (storage != nullptr && kind == value::ValueKind::bytes) {
+    nb::object received = storage->take(item.value.data());
+    if (received.is_valid()) return received;
+  }
   const auto size = static_cast<Py_ssize_t>(item.value.size());
   if (!kind) {
     if (serde.is_none()) {

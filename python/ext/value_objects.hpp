@@ -12,7 +12,9 @@
 #include <Python.h>
 
 #include <cstdint>
+#include <span>
 #include <string_view>
+#include <vector>
 
 #include <fastmc/client.hpp>
 #include <nanobind/nanobind.h>
@@ -40,8 +42,25 @@ struct EncodedValue {
 // type and `serde` is None, or the serde's result is not (bytes, int).
 void encode_value(PyObject* key, PyObject* value, const nanobind::object& serde, EncodedValue& out);
 
+// Receives large values straight into new bytes objects, so a fetched
+// value is copied once (by the kernel) rather than twice. Allocation takes
+// the GIL for a moment from inside the fetch; the objects are released with
+// this storage, which therefore must be destroyed with the GIL held.
+class BytesStorage final : public ValueStorage {
+ public:
+  std::span<char> allocate(std::string_view key, std::size_t size) override;
+  // The bytes object whose buffer is `data`, handed over; invalid if this
+  // storage did not make it.
+  nanobind::object take(const char* data);
+
+ private:
+  std::vector<nanobind::object> objects_;
+};
+
 // The Python object for a fetched item. Raises fastmc.DecodeError when the
-// flags are not native and `serde` is None, or the bytes do not fit the flags.
-nanobind::object decode_value(PyObject* key, const ItemView& item, const nanobind::object& serde);
+// flags are not native and `serde` is None, or the bytes do not fit the
+// flags. A bytes value already received into `storage` is returned as is.
+nanobind::object decode_value(PyObject* key, const ItemView& item, const nanobind::object& serde,
+                              BytesStorage* storage = nullptr);
 
 }  // namespace fastmc::python

@@ -3,6 +3,7 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -72,6 +73,8 @@ void Connection::begin_exchange() {
   bytes_wanted_ = 0;
   received_any_ = false;
   trailing_ = false;
+  sink_ = ValueSink{};
+  direct_ = DirectValue{};
   failure_ = ConnectionFailure::none;
   failure_detail_.clear();
 }
@@ -153,7 +156,9 @@ protocol::Reply Connection::reply(std::size_t index) const noexcept {
   protocol::Reply reply;
   reply.status = record.status;
   reply.key = {base + record.key_offset, record.key_size};
-  reply.data = {base + record.data_offset, record.data_size};
+  reply.data = record.sink_data != nullptr
+                   ? std::string_view(record.sink_data, record.data_size)
+                   : std::string_view(base + record.data_offset, record.data_size);
   reply.flags = record.flags;
   reply.cas = record.cas;
   reply.number = record.number;
@@ -175,6 +180,7 @@ bool Connection::write_some() {
 }
 
 bool Connection::read_some(bool may_block) {
+  if (direct_.active) return receive_direct_value(may_block);
   const std::size_t pending = read_buffer_.unparsed().size();
   const std::size_t min_free = bytes_wanted_ > pending ? bytes_wanted_ - pending : kReadChunk;
   const std::span<char> space = read_buffer_.free_space(min_free);
@@ -197,12 +203,28 @@ bool Connection::read_some(bool may_block) {
 bool Connection::parse_available() {
   while (!all_replied()) {
     const std::string_view input = read_buffer_.unparsed();
+    if (direct_.awaiting_end) {
+      // The value went to the sink; its CRLF comes through the read buffer.
+      if (input.size() < 2) break;
+      if (input.substr(0, 2) != "\r\n") {
+        fail(ConnectionFailure::malformed_reply, "VALUE data block is not followed by CRLF");
+        return false;
+      }
+      read_buffer_.consume(2);
+      records_.push_back(direct_.record);
+      direct_.awaiting_end = false;
+      continue;
+    }
     if (input.empty()) break;
     const protocol::TextReplyKind kind = expected_[next_expected_];
     protocol::Reply reply;
     const protocol::ParseResult result =
         protocol::parse_text_reply(input, kind, options_.max_value_size, reply);
     if (result.status == protocol::ParseStatus::need_more) {
+      if (result.needed > 0 && sink_ && start_direct_value(input, reply, result.needed)) {
+        if (direct_.active) return true;
+        continue;
+      }
       bytes_wanted_ = result.needed;
       return true;
     }
@@ -223,6 +245,7 @@ bool Connection::parse_available() {
         .data_size = reply.data.size(),
         .cas = reply.cas,
         .number = reply.number,
+        .sink_data = nullptr,
     });
     read_buffer_.consume(result.consumed);
     bytes_wanted_ = 0;
@@ -235,6 +258,63 @@ bool Connection::parse_available() {
     trailing_ = true;
   }
   return true;
+}
+
+bool Connection::start_direct_value(std::string_view input, const protocol::Reply& header,
+                                    std::size_t unit_size) {
+  const std::size_t header_size = input.find('\n') + 1;
+  const std::size_t value_size = unit_size - header_size - 2;
+  if (value_size < sink_.min_size) return false;
+  const std::span<char> storage = sink_.allocate(sink_.context, header.key, value_size);
+  if (storage.size() < value_size) return false;
+  const char* base = read_buffer_.base();
+  direct_.record = Record{
+      .request = static_cast<std::uint32_t>(next_expected_),
+      .status = protocol::ReplyStatus::value,
+      .has_cas = header.has_cas,
+      .flags = header.flags,
+      .key_size = static_cast<std::uint32_t>(header.key.size()),
+      .key_offset = offset_in(base, header.key),
+      .data_offset = 0,
+      .data_size = value_size,
+      .cas = header.cas,
+      .number = 0,
+      .sink_data = storage.data(),
+  };
+  // The value bytes already received move once; the rest never touch the
+  // read buffer. The header stays there (consumed, not moved), so the key
+  // offset holds.
+  const std::size_t ready = std::min(input.size() - header_size, value_size);
+  std::memcpy(storage.data(), input.data() + header_size, ready);
+  read_buffer_.consume(header_size + ready);
+  direct_.storage = storage.data();
+  direct_.received = ready;
+  direct_.active = ready < value_size;
+  direct_.awaiting_end = !direct_.active;
+  bytes_wanted_ = 0;
+  return true;
+}
+
+bool Connection::receive_direct_value(bool may_block) {
+  const std::size_t left = direct_.record.data_size - direct_.received;
+  const ssize_t received =
+      receive(socket_.fd(), direct_.storage + direct_.received, left, may_block);
+  if (received == 0) {
+    fail(ConnectionFailure::closed_by_server, "the server closed the connection");
+    return false;
+  }
+  if (received == -EAGAIN) return true;
+  if (received < 0) {
+    fail(failure_for_errno(static_cast<int>(-received)),
+         std::strerror(static_cast<int>(-received)));
+    return false;
+  }
+  received_any_ = true;
+  direct_.received += static_cast<std::size_t>(received);
+  if (direct_.received < direct_.record.data_size) return true;
+  direct_.active = false;
+  direct_.awaiting_end = true;
+  return parse_available();
 }
 
 void Connection::finish_exchange() {

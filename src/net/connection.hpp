@@ -25,6 +25,7 @@
 #include "net/deadline.hpp"
 #include "net/read_buffer.hpp"
 #include "net/socket.hpp"
+#include "net/value_sink.hpp"
 #include "protocol/reply.hpp"
 #include "protocol/request_buffer.hpp"
 #include "protocol/text_reply_parser.hpp"
@@ -62,6 +63,9 @@ class Connection {
   protocol::RequestBuffer& requests() noexcept { return requests_; }
   // Declares the reply kind of the next request appended, in order.
   void expect(protocol::TextReplyKind kind) { expected_.push_back(kind); }
+  // Large values of this exchange go to `sink` (see ValueSink); cleared by
+  // begin_exchange().
+  void set_value_sink(const ValueSink& sink) noexcept { sink_ = sink; }
 
   // Runs the exchange alone until every expected reply has arrived. false iff
   // it failed (the connection is then closed).
@@ -93,7 +97,8 @@ class Connection {
   std::uint64_t exchanges_served() const noexcept { return exchanges_served_; }
 
  private:
-  // A parsed reply, as offsets into the read buffer so it survives growth.
+  // A parsed reply, as offsets into the read buffer so it survives growth;
+  // a value received through the sink points to the sink's storage instead.
   struct Record {
     std::uint32_t request;
     protocol::ReplyStatus status;
@@ -105,6 +110,16 @@ class Connection {
     std::size_t data_size;
     std::uint64_t cas;
     std::uint64_t number;
+    const char* sink_data;  // null unless the value went to the sink
+  };
+
+  // A VALUE unit whose data is being received straight into sink storage.
+  struct DirectValue {
+    Record record{};
+    char* storage = nullptr;
+    std::size_t received = 0;  // bytes of the value already in storage
+    bool active = false;       // value bytes still to come
+    bool awaiting_end = false;  // value complete; its CRLF still to check
   };
 
   bool all_written() const noexcept { return written_ == requests_.size(); }
@@ -112,6 +127,11 @@ class Connection {
   bool write_some();
   bool read_some(bool may_block);
   bool parse_available();
+  // Starts receiving the value whose header starts `input` into the sink;
+  // false iff the sink declined or the value is too small.
+  bool start_direct_value(std::string_view input, const protocol::Reply& header,
+                          std::size_t unit_size);
+  bool receive_direct_value(bool may_block);
   void finish_exchange();
 
   Address address_;
@@ -121,6 +141,8 @@ class Connection {
   ReadBuffer read_buffer_;
   std::vector<protocol::TextReplyKind> expected_;
   std::vector<Record> records_;
+  ValueSink sink_;
+  DirectValue direct_;
   std::size_t written_ = 0;
   std::size_t next_expected_ = 0;
   std::size_t bytes_wanted_ = 0;  // a pending unit's size when the parser knows it

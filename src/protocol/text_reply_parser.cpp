@@ -126,18 +126,18 @@ ParseResult parse_value(std::string_view input, std::string_view arguments, std:
   }
   const auto data_size = static_cast<std::size_t>(size);
   const std::size_t unit_size = header_size + data_size + kLineEnd.size();
+  reply.status = ReplyStatus::value;
+  reply.key = tokens[0];
+  reply.flags = flags;
+  reply.cas = cas;
+  reply.has_cas = count == 4;
   if (input.size() < unit_size) {
     return need_more(unit_size);
   }
   if (input.substr(header_size + data_size, kLineEnd.size()) != kLineEnd) {
     return malformed("VALUE data block is not followed by CRLF");
   }
-  reply.status = ReplyStatus::value;
-  reply.key = tokens[0];
   reply.data = input.substr(header_size, data_size);
-  reply.flags = flags;
-  reply.cas = cas;
-  reply.has_cas = count == 4;
   return complete(unit_size);
 }
 
@@ -262,7 +262,8 @@ ParseResult parse_text_reply(std::string_view input, TextReplyKind expected,
   } else {
     result = parse_line(line, header_size, expected, parsed);
   }
-  if (result.status == ParseStatus::complete) {
+  if (result.status == ParseStatus::complete ||
+      (result.status == ParseStatus::need_more && result.needed > 0)) {
     reply = parsed;
   }
   return result;

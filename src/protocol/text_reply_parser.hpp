@@ -39,8 +39,10 @@ inline constexpr std::size_t kMaxReplyLineSize = 4096;
 
 // Parses the first reply unit in `input`.
 // - complete: `reply` holds the unit; `consumed` is its size.
-// - need_more: `input` ends inside the unit; after a VALUE header, `needed`
-//   is the whole unit's size. `reply` is unspecified.
+// - need_more: `input` ends inside the unit. After a complete VALUE header,
+//   `needed` is the whole unit's size and `reply` holds the header (status
+//   value, key, flags, cas; data empty), so the caller may receive the data
+//   elsewhere; otherwise `reply` is unspecified.
 // - malformed: a line that is not a valid reply of the expected kind, a bad
 //   number, a data block not followed by CRLF, a VALUE size above
 //   `max_value_size`, or no CRLF within kMaxReplyLineSize bytes.

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <deque>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -182,6 +183,42 @@ TEST(ClientTest, LargeValuesRoundTrip) {
     for (std::size_t i = 0; i < size; ++i) value[i] = static_cast<char>(i * 7);
     ASSERT_TRUE(ok(mc.set("large", value)));
     EXPECT_EQ(ok(mc.get("large"))->value, value);
+  }
+}
+
+// Hands out one buffer per value, recording the sizes asked for.
+class RecordingStorage final : public ValueStorage {
+ public:
+  std::span<char> allocate(std::string_view key, std::size_t size) override {
+    keys.emplace_back(key);
+    buffers.emplace_back(size, '\0');
+    return {buffers.back().data(), size};
+  }
+  std::vector<std::string> keys;
+  std::deque<std::string> buffers;
+};
+
+TEST(ClientTest, LargeValuesAreReceivedStraightIntoTheCallersStorage) {
+  testing::MemcachedProcess server({.extra_args = {"-I", "2m"}});
+  Client mc = client_for(server);
+  std::string large(900 * 1024, '\0');
+  for (std::size_t i = 0; i < large.size(); ++i) large[i] = static_cast<char>(i % 251);
+  ASSERT_TRUE(ok(mc.set("large", large)));
+  ASSERT_TRUE(ok(mc.set("small", "tiny")));
+  RecordingStorage storage;
+  const std::string_view keys[] = {"small", "large", "missing"};
+  const Result<FetchedItems> fetched = mc.fetch(keys, {.storage = &storage});
+  ASSERT_TRUE(fetched);
+  ASSERT_EQ(fetched->size(), 2u);
+  EXPECT_EQ(storage.keys, std::vector<std::string>{"large"});
+  for (std::size_t i = 0; i < fetched->size(); ++i) {
+    const ItemView item = (*fetched)[i];
+    if (item.key == "large") {
+      EXPECT_EQ(item.value.data(), storage.buffers.front().data());
+      EXPECT_EQ(item.value, large);
+    } else {
+      EXPECT_EQ(item.value, "tiny");
+    }
   }
 }
 

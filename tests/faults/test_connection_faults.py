@@ -42,8 +42,11 @@ def test_a_trickling_reply_cannot_stretch_the_deadline(scripted_server):
     # One byte every 50 ms: each read makes progress, yet the call must end
     # at its single deadline.
     server = scripted_server(
-        [Expect(GET_A), Trickle(b"VALUE a 0 20\r\n01234567890123456789\r\nEND\r\n", 0.05),
-         ExpectClosed()],
+        [
+            Expect(GET_A),
+            Trickle(b"VALUE a 0 20\r\n01234567890123456789\r\nEND\r\n", 0.05),
+            ExpectClosed(),
+        ],
         [Expect(GET_B), Reply(HIT_B)],
     )
     mc = fastmc.Client(server.address, timeout=0.3)
@@ -186,3 +189,42 @@ def test_a_non_idempotent_write_on_a_dead_pooled_connection_is_an_error_not_a_re
     with pytest.raises(fastmc.ConnectionError):
         mc.incr("n")
     assert mc.incr("n") == 5
+
+
+def test_a_large_value_cut_short_is_never_returned(scripted_server):
+    # Large values are received straight into their bytes object; a value
+    # cut short there must fail as surely as one in the read buffer.
+    size = 200_000
+    server = scripted_server(
+        [Expect(GET_A), Reply(b"VALUE a 0 %d\r\n" % size + b"x" * (size // 2)), Close()],
+        [Expect(GET_B), Reply(HIT_B)],
+    )
+    mc = fastmc.Client(server.address, timeout=0.5)
+    with pytest.raises(fastmc.ConnectionError):
+        mc.get("a")
+    assert mc.get("b") == b"bb"
+
+
+def test_a_large_value_without_its_crlf_is_a_protocol_error(scripted_server):
+    size = 200_000
+    server = scripted_server(
+        [Expect(GET_A), Reply(b"VALUE a 0 %d\r\n" % size + b"x" * size + b"XXEND\r\n"),
+         ExpectClosed()],
+        [Expect(GET_B), Reply(HIT_B)],
+    )
+    mc = fastmc.Client(server.address, timeout=0.5)
+    with pytest.raises(fastmc.ProtocolError):
+        mc.get("a")
+    assert mc.get("b") == b"bb"
+
+
+def test_a_large_value_arriving_in_pieces_is_whole(scripted_server):
+    size = 300_000
+    value = bytes(range(256)) * (size // 256) + b"z" * (size % 256)
+    server = scripted_server(
+        [Expect(GET_A), Reply(b"VALUE a 0 %d\r\n" % size + value[:1000]),
+         Reply(value[1000:150_000], delay=0.02), Reply(value[150_000:] + b"\r", delay=0.02),
+         Reply(b"\nEND\r\n", delay=0.02)],
+    )
+    mc = fastmc.Client(server.address, timeout=1.0)
+    assert mc.get("a") == value

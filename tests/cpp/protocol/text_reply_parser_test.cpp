@@ -246,14 +246,28 @@ TEST(TextReplyParserTest, DirectCallReportsConsumedAndViewsIntoTheInput) {
   EXPECT_EQ(reply.data, "data");
 }
 
-TEST(TextReplyParserTest, DirectCallLeavesReplyAloneUnlessComplete) {
+TEST(TextReplyParserTest, DirectCallLeavesReplyAloneOnMalformedOrPartialLine) {
   Reply reply;
   reply.flags = 99;
-  EXPECT_EQ(parse_text_reply("VALUE k 1 4\r\nda", Kind::retrieval, 1024, reply).status,
+  EXPECT_EQ(parse_text_reply("VALUE k 1", Kind::retrieval, 1024, reply).status,
             ParseStatus::need_more);
   EXPECT_EQ(parse_text_reply("BOGUS\r\n", Kind::retrieval, 1024, reply).status,
             ParseStatus::malformed);
   EXPECT_EQ(reply.flags, 99u);
+}
+
+// A caller may receive a large value elsewhere once it knows the header.
+TEST(TextReplyParserTest, NeedMoreAfterAValueHeaderGivesTheHeader) {
+  Reply reply;
+  const ParseResult result =
+      parse_text_reply("VALUE k 1 4 77\r\nda", Kind::retrieval, 1024, reply);
+  EXPECT_EQ(result.status, ParseStatus::need_more);
+  EXPECT_EQ(result.needed, 22u);  // 16-byte header, 4 bytes, CRLF
+  EXPECT_EQ(reply.status, ReplyStatus::value);
+  EXPECT_EQ(reply.key, "k");
+  EXPECT_EQ(reply.flags, 1u);
+  EXPECT_EQ(reply.cas, 77u);
+  EXPECT_TRUE(reply.has_cas);
 }
 
 // ---- the other kinds
