@@ -1,13 +1,14 @@
 # SPDX-License-Identifier: MIT
 """fastmc: a fast, complete memcached client.
 
-    import fastmc
-    mc = fastmc.Client(["127.0.0.1:11211"])
-    mc.set("greeting", "hello", ttl=60)
-    mc.get("greeting")  # -> 'hello'
+import fastmc
+mc = fastmc.Client(["127.0.0.1:11211"])
+mc.set("greeting", "hello", ttl=60)
+mc.get("greeting")  # -> 'hello'
 """
 
-from fastmc.client import Client
+from typing import TYPE_CHECKING
+
 from fastmc.errors import (
     ClientError,
     ConnectionError,
@@ -23,6 +24,22 @@ from fastmc.errors import (
 )
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from fastmc.client import Client
+
+
+def __getattr__(name: str) -> object:
+    # The native extension is imported on first use of Client, so that the
+    # pytest plugin and fastmc.testing load without it (fastmc.testing runs
+    # memcached for other projects' tests too).
+    if name == "Client":
+        from fastmc.client import Client
+
+        globals()["Client"] = Client
+        return Client
+    raise AttributeError(f"module 'fastmc' has no attribute {name!r}")
+
 
 __all__ = [
     "Client",

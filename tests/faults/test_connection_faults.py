@@ -208,8 +208,11 @@ def test_a_large_value_cut_short_is_never_returned(scripted_server):
 def test_a_large_value_without_its_crlf_is_a_protocol_error(scripted_server):
     size = 200_000
     server = scripted_server(
-        [Expect(GET_A), Reply(b"VALUE a 0 %d\r\n" % size + b"x" * size + b"XXEND\r\n"),
-         ExpectClosed()],
+        [
+            Expect(GET_A),
+            Reply(b"VALUE a 0 %d\r\n" % size + b"x" * size + b"XXEND\r\n"),
+            ExpectClosed(),
+        ],
         [Expect(GET_B), Reply(HIT_B)],
     )
     mc = fastmc.Client(server.address, timeout=0.5)
@@ -222,9 +225,13 @@ def test_a_large_value_arriving_in_pieces_is_whole(scripted_server):
     size = 300_000
     value = bytes(range(256)) * (size // 256) + b"z" * (size % 256)
     server = scripted_server(
-        [Expect(GET_A), Reply(b"VALUE a 0 %d\r\n" % size + value[:1000]),
-         Reply(value[1000:150_000], delay=0.02), Reply(value[150_000:] + b"\r", delay=0.02),
-         Reply(b"\nEND\r\n", delay=0.02)],
+        [
+            Expect(GET_A),
+            Reply(b"VALUE a 0 %d\r\n" % size + value[:1000]),
+            Reply(value[1000:150_000], delay=0.02),
+            Reply(value[150_000:] + b"\r", delay=0.02),
+            Reply(b"\nEND\r\n", delay=0.02),
+        ],
     )
     mc = fastmc.Client(server.address, timeout=1.0)
     assert mc.get("a") == value

@@ -1,0 +1,720 @@
+# SPDX-License-Identifier: MIT
+"""Real memcached servers for tests: ours, and users' own.
+
+``MemcachedServer`` starts one memcached process on a free loopback port (or a
+unix socket in a private temporary folder), waits until it answers, and always
+stops it again: on ``stop()``, at the end of a ``with`` block, when the object
+is garbage collected, and at interpreter exit for any server left running.
+``MemcachedCluster`` does the same for several servers. ``ExternalServer``
+stands for a server someone else runs (``FASTMC_TEST_SERVERS``).
+
+This module only needs the standard library: it never imports the native
+extension, so the pytest plugin and the CLI can start servers before (or
+without) ``fastmc._native`` being importable.
+
+Thread-safety: one server object is meant to be driven by one thread at a time;
+different objects may be used from different threads.
+
+Example::
+
+    with MemcachedServer() as server:
+        client = fastmc.Client([server.address])
+        server.pause()      # SIGSTOP: connections are accepted, nothing answers
+        server.resume()
+        server.kill()       # SIGKILL: a crash
+        server.restart()    # the same port, an empty cache
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import ctypes
+import ctypes.util
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+
+__all__ = [
+    "ExternalServer",
+    "MemcachedCluster",
+    "MemcachedNotFoundError",
+    "MemcachedServer",
+    "MemcachedStartError",
+    "find_memcached",
+    "parse_server_list",
+]
+
+# memcached exits with EX_OSERR when it cannot bind; another process took the port
+# between our probe and memcached's own bind.
+_BIND_FAILURE_TEXT = "Address already in use"
+# How many fresh ports to try when the chosen one is taken before memcached binds it.
+_PORT_ATTEMPTS = 20
+# A unix socket path longer than sun_path (108 bytes on Linux) cannot be bound.
+_MAX_UNIX_PATH_SIZE = 107
+_SOCKET_FILE_NAME = "memcached.sock"
+_STDERR_FILE_NAME = "memcached.stderr"
+
+
+class MemcachedNotFoundError(RuntimeError):
+    """No memcached binary was found where ``find_memcached`` looks."""
+
+
+class MemcachedStartError(RuntimeError):
+    """memcached exited or did not answer in time; the message holds its stderr."""
+
+
+class ExternalServerError(RuntimeError):
+    """A process operation was asked of a server this module does not run."""
+
+
+def find_memcached(binary: str | None = None) -> str:
+    """Returns the path of the memcached binary to run.
+
+    Looks, in order, at ``binary``, the ``FASTMC_MEMCACHED`` environment variable,
+    ``memcached`` on ``PATH``, ``/usr/bin/memcached`` and ``/usr/sbin/memcached``.
+    Raises MemcachedNotFoundError (naming the apt package) iff none is an
+    executable file.
+    """
+    explicit = binary or os.environ.get("FASTMC_MEMCACHED")
+    if explicit:
+        resolved = shutil.which(explicit)
+        if resolved is None:
+            raise MemcachedNotFoundError(
+                f"memcached binary {explicit!r} (from "
+                f"{'the binary argument' if binary else 'FASTMC_MEMCACHED'}) is not an executable"
+            )
+        return resolved
+    for candidate in (shutil.which("memcached"), "/usr/bin/memcached", "/usr/sbin/memcached"):
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    raise MemcachedNotFoundError(
+        "memcached not found (looked at FASTMC_MEMCACHED, PATH, /usr/bin and /usr/sbin); "
+        "install it with `apt-get install memcached` or set FASTMC_MEMCACHED to its path"
+    )
+
+
+def parse_server_list(text: str) -> list[str]:
+    """Splits a comma-separated server list (as in ``FASTMC_TEST_SERVERS``), dropping blanks."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _format_address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _free_port(host: str) -> int:
+    """Returns a port the kernel just considered free on ``host``.
+
+    The port is only a good guess once our probe socket is closed; the caller
+    retries with another port if memcached then fails to bind it.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def _connect(address: str, timeout: float) -> socket.socket:
+    """Opens a blocking socket to an ``address`` as ``address`` properties give it."""
+    if address.startswith("unix:"):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        try:
+            sock.connect(address[len("unix:") :])
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+    host, _, port = address.rpartition(":")
+    return socket.create_connection((host.strip("[]"), int(port)), timeout=timeout)
+
+
+def _request(address: str, request: bytes, terminator: bytes, timeout: float) -> bytes:
+    """Sends one text-protocol request and reads until the reply ends with ``terminator``."""
+    deadline = time.monotonic() + timeout
+    with _connect(address, timeout) as sock:
+        sock.sendall(request)
+        reply = b""
+        while not reply.endswith(terminator):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"no complete reply from {address} within {timeout} s")
+            sock.settimeout(remaining)
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise ConnectionError(f"{address} closed the connection mid-reply")
+            reply += chunk
+        return reply
+
+
+def _stats_pid(address: str, timeout: float) -> int | None:
+    """The pid a server reports in ``stats``, or None if it does not say."""
+    reply = _request(address, b"stats\r\n", b"END\r\n", timeout)
+    for line in reply.split(b"\r\n"):
+        if line.startswith(b"STAT pid "):
+            return int(line.split()[2])
+    return None
+
+
+def _child_setup(cpu: int | None, use_taskset: bool) -> Callable[[], None] | None:
+    """Builds the child-side setup run between fork and exec, or None if none is needed.
+
+    A server started from the main thread gets SIGKILL when its parent dies, so
+    a test run killed by SIGKILL (a CI timeout) does not leave memcached behind.
+    Only from the main thread: the kernel sends the signal when the thread that
+    forked exits, which for any other thread can be long before the process does.
+    """
+    death_signal = None
+    if threading.current_thread() is threading.main_thread() and os.uname().sysname == "Linux":
+        libc_name = ctypes.util.find_library("c")
+        if libc_name:
+            with contextlib.suppress(OSError):
+                death_signal = ctypes.CDLL(libc_name, use_errno=True).prctl
+    pin_in_child = cpu is not None and not use_taskset
+    if death_signal is None and not pin_in_child:
+        return None
+    parent_pid = os.getpid()
+    pr_set_pdeathsig = 1
+
+    def setup() -> None:
+        if death_signal is not None:
+            death_signal(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+            # The parent may have died before prctl took effect.
+            if os.getppid() != parent_pid:
+                os._exit(1)
+        if pin_in_child:
+            os.sched_setaffinity(0, {cpu})
+
+    return setup
+
+
+# Servers that may still have a process; stopped at interpreter exit.
+_live_servers: weakref.WeakSet[MemcachedServer] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_leaked_servers() -> None:
+    for server in list(_live_servers):
+        with contextlib.suppress(Exception):
+            server.close()
+
+
+class MemcachedServer:
+    """One memcached process for tests.
+
+    The address is fixed the first time the server starts and kept for the
+    object's lifetime, so ``restart()`` (and ``start()`` after ``stop()``) come
+    back on the same port or socket path. Use as a context manager, or call
+    ``start()`` and ``stop()``/``close()``.
+
+    Arguments: ``port`` (None: a free one is chosen, and another tried if
+    memcached then cannot bind it), ``unix_socket`` (listen on a socket in a
+    private temporary folder instead of TCP), ``memory_mb`` (``-m``),
+    ``threads`` (``-t``; None: memcached's default), ``max_item_size``
+    (``-I``; bytes as an int or memcached's own syntax such as ``"2m"``),
+    ``extra_args`` (appended to the command line), ``cpu`` (pin the process to
+    that CPU), ``host`` (the address to listen on), ``binary`` (see
+    ``find_memcached``), ``start_timeout`` (seconds to wait for the server to
+    answer).
+    """
+
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        unix_socket: bool = False,
+        memory_mb: int = 64,
+        threads: int | None = None,
+        max_item_size: int | str | None = None,
+        extra_args: Sequence[str] = (),
+        cpu: int | None = None,
+        host: str = "127.0.0.1",
+        binary: str | None = None,
+        start_timeout: float = 10.0,
+    ) -> None:
+        if unix_socket and port is not None:
+            raise ValueError("a unix socket server has no port")
+        self._binary = find_memcached(binary)
+        self._unix_socket = unix_socket
+        self._memory_mb = memory_mb
+        self._threads = threads
+        self._max_item_size = max_item_size
+        self._extra_args = tuple(str(arg) for arg in extra_args)
+        self._cpu = cpu
+        self._host = host
+        self._start_timeout = start_timeout
+        self._port: int | None = port
+        self._folder: str | None = None
+        self._socket_path: str | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        self._paused = False
+
+    # -- addresses ---------------------------------------------------------------
+
+    @property
+    def address(self) -> str:
+        """``"HOST:PORT"`` (``"[v6]:PORT"``) or ``"unix:/path"``, as fastmc.Client takes it.
+
+        Requires: the server has been started at least once.
+        """
+        if self._unix_socket:
+            if self._socket_path is None:
+                raise RuntimeError("the server has not been started yet")
+            return f"unix:{self._socket_path}"
+        if self._port is None:
+            raise RuntimeError("the server has not been started yet")
+        return _format_address(self._host, self._port)
+
+    @property
+    def host(self) -> str | None:
+        """The listening host, or None for a unix socket server."""
+        return None if self._unix_socket else self._host
+
+    @property
+    def port(self) -> int | None:
+        """The TCP port (None for a unix socket server or before the first start)."""
+        return None if self._unix_socket else self._port
+
+    @property
+    def path(self) -> str | None:
+        """The unix socket path (None for a TCP server or before the first start)."""
+        return self._socket_path if self._unix_socket else None
+
+    @property
+    def pid(self) -> int | None:
+        """The memcached process id while it runs (or is paused), else None."""
+        return self._process.pid if self.is_running else None
+
+    @property
+    def is_running(self) -> bool:
+        """True iff the memcached process exists (a paused one counts as running)."""
+        return self._process is not None and self._process.poll() is None
+
+    @property
+    def command(self) -> list[str]:
+        """The command line the next start runs (after the address is chosen)."""
+        return self._command()
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def start(self) -> MemcachedServer:
+        """Starts memcached and returns once it answers ``stats`` with its own pid.
+
+        Raises MemcachedStartError (with memcached's stderr) if it exits or does
+        not answer within ``start_timeout``; RuntimeError if already running.
+        """
+        if self.is_running:
+            raise RuntimeError(f"memcached at {self.address} is already running")
+        self._ensure_folder()
+        if self._unix_socket or self._port is not None:
+            try:
+                self._launch()
+            except _PortTakenError as error:
+                raise MemcachedStartError(
+                    f"memcached cannot listen at {self.address}: {error}"
+                ) from None
+            return self
+        # Our probe socket is closed before memcached binds, so another process can
+        # take the port in between: then choose again.
+        for attempt in range(_PORT_ATTEMPTS):
+            self._port = _free_port(self._host)
+            try:
+                self._launch()
+                return self
+            except _PortTakenError:
+                self._port = None
+                if attempt == _PORT_ATTEMPTS - 1:
+                    raise MemcachedStartError(
+                        f"memcached could not bind a free port on {self._host} "
+                        f"after {_PORT_ATTEMPTS} attempts"
+                    ) from None
+        raise AssertionError("unreachable")
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stops memcached gracefully (SIGTERM, then SIGKILL after ``timeout`` s) and waits.
+
+        memcached notices SIGTERM on its next one-second clock tick, so this takes
+        up to a second; ``close()`` is the fast way. Removes the private folder;
+        the address is kept for a later ``start()``. Does nothing if not running.
+        """
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            # A stopped process only acts on SIGTERM once it is continued.
+            self._process.send_signal(signal.SIGCONT)
+            try:
+                self._process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._forget_process()
+        self._remove_folder()
+
+    def close(self) -> None:
+        """Kills memcached (SIGKILL), waits for it and removes the private folder.
+
+        The fast teardown: a test server holds nothing worth a graceful stop.
+        Idempotent.
+        """
+        self.kill()
+        self._remove_folder()
+
+    def kill(self) -> None:
+        """Kills memcached with SIGKILL (a crash) and waits for it to be gone.
+
+        The address and folder are kept, so ``restart()`` brings it back on the
+        same port or path. Does nothing if not running.
+        """
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        self._forget_process()
+
+    def restart(self) -> None:
+        """Stops memcached if it runs (SIGKILL) and starts it on the same address.
+
+        Returns once the new process answers. The cache is empty afterwards.
+        Requires: the server was started before.
+        """
+        if self._port is None and self._socket_path is None:
+            raise RuntimeError("the server has not been started yet")
+        self.kill()
+        self._ensure_folder()
+        deadline = time.monotonic() + self._start_timeout
+        while True:
+            try:
+                self._launch()
+                return
+            except _PortTakenError:
+                # The old process is reaped, so the port is ours unless another
+                # process grabbed it meanwhile; a short wait covers a kernel that
+                # has not released it yet.
+                if time.monotonic() > deadline:
+                    raise MemcachedStartError(
+                        f"cannot restart memcached: {self.address} is in use by another process"
+                    ) from None
+                time.sleep(0.05)
+
+    def pause(self) -> None:
+        """Stops the process with SIGSTOP: connects still succeed, nothing is answered."""
+        self._signal(signal.SIGSTOP)
+        self._paused = True
+
+    def resume(self) -> None:
+        """Continues a paused process with SIGCONT; requests sent meanwhile are then answered."""
+        self._signal(signal.SIGCONT)
+        self._paused = False
+
+    @property
+    def is_paused(self) -> bool:
+        """True iff ``pause()`` was called and not yet undone by ``resume()`` or a restart."""
+        return self._paused and self.is_running
+
+    def stderr_text(self) -> str:
+        """What memcached has written to stderr so far (empty if nothing or no folder)."""
+        if self._folder is None:
+            return ""
+        try:
+            with open(os.path.join(self._folder, _STDERR_FILE_NAME), "rb") as stream:
+                return stream.read().decode("utf-8", "replace")
+        except FileNotFoundError:
+            return ""
+
+    def __enter__(self) -> MemcachedServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        # A server the test forgot to stop; never leave the process behind.
+        with contextlib.suppress(Exception):
+            self.close()
+
+    def __repr__(self) -> str:
+        where = self.address if (self._port or self._socket_path) else "not started"
+        state = "running" if self.is_running else "stopped"
+        return f"<MemcachedServer {where} {state}>"
+
+    # -- internals ---------------------------------------------------------------
+
+    def _signal(self, signum: int) -> None:
+        if not self.is_running:
+            raise RuntimeError("memcached is not running")
+        assert self._process is not None
+        self._process.send_signal(signum)
+
+    def _forget_process(self) -> None:
+        self._process = None
+        self._paused = False
+        _live_servers.discard(self)
+
+    def _ensure_folder(self) -> None:
+        """Creates the private folder for the stderr log and the unix socket."""
+        if self._folder is not None and os.path.isdir(self._folder):
+            return
+        if self._folder is not None:
+            # Recreate the same folder so a restarted unix server keeps its path.
+            os.mkdir(self._folder, 0o700)
+            return
+        folder = tempfile.mkdtemp(prefix="fastmc-memcached-")
+        if self._unix_socket and len(os.path.join(folder, _SOCKET_FILE_NAME)) > _MAX_UNIX_PATH_SIZE:
+            # A long TMPDIR would not fit in sun_path; /tmp always does.
+            os.rmdir(folder)
+            folder = tempfile.mkdtemp(prefix="fastmc-memcached-", dir="/tmp")
+        self._folder = folder
+        if self._unix_socket:
+            self._socket_path = os.path.join(folder, _SOCKET_FILE_NAME)
+
+    def _remove_folder(self) -> None:
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+
+    def _command(self) -> list[str]:
+        command = [self._binary, "-m", str(self._memory_mb), "-U", "0"]
+        if self._unix_socket:
+            command += ["-s", str(self._socket_path), "-a", "0700"]
+        else:
+            command += ["-l", self._host, "-p", str(self._port)]
+        if self._threads is not None:
+            command += ["-t", str(self._threads)]
+        if self._max_item_size is not None:
+            command += ["-I", str(self._max_item_size)]
+        # memcached refuses to run as root unless told which user to become.
+        if os.geteuid() == 0 and "-u" not in self._extra_args:
+            command += ["-u", "root"]
+        command += self._extra_args
+        return command
+
+    def _launch(self) -> None:
+        """Runs memcached once on the current address and waits until it answers.
+
+        Raises _PortTakenError iff memcached exited because the port was in use.
+        """
+        assert self._folder is not None
+        command = self._command()
+        taskset = shutil.which("taskset") if self._cpu is not None else None
+        if taskset is not None:
+            # taskset execs memcached, so the pid stays memcached's own.
+            command = [taskset, "-c", str(self._cpu), *command]
+        stderr_path = os.path.join(self._folder, _STDERR_FILE_NAME)
+        # A file, not a pipe: a chatty memcached (-vv) must never block on a full pipe.
+        with open(stderr_path, "wb") as stderr:
+            self._process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                close_fds=True,
+                preexec_fn=_child_setup(self._cpu, taskset is not None),
+            )
+        self._paused = False
+        _live_servers.add(self)
+        try:
+            self._wait_until_ready()
+        except BaseException:
+            self.kill()
+            raise
+
+    def _wait_until_ready(self) -> None:
+        assert self._process is not None
+        process = self._process
+        deadline = time.monotonic() + self._start_timeout
+        delay = 0.002
+        while True:
+            exit_code = process.poll()
+            if exit_code is not None:
+                stderr = self.stderr_text().strip()
+                if _BIND_FAILURE_TEXT in stderr:
+                    raise _PortTakenError(stderr)
+                raise MemcachedStartError(
+                    f"memcached exited with status {exit_code} while starting at "
+                    f"{self.address} ({' '.join(process.args)}): {stderr or 'no stderr output'}"
+                )
+            with contextlib.suppress(OSError):
+                # Checking the pid proves we reached our memcached, not another
+                # process that owns the port because ours failed to bind it. The
+                # short timeout matters then: that process may never answer.
+                if _stats_pid(self.address, timeout=0.25) == process.pid:
+                    return
+            if time.monotonic() > deadline:
+                raise MemcachedStartError(
+                    f"memcached did not answer at {self.address} within {self._start_timeout} s: "
+                    f"{self.stderr_text().strip() or 'no stderr output'}"
+                )
+            # Waiting on the process, not sleeping, notices an early exit at once.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(delay)
+            delay = min(delay * 2, 0.05)
+
+
+class _PortTakenError(Exception):
+    """memcached could not bind the port we chose for it."""
+
+
+class MemcachedCluster:
+    """Several MemcachedServer instances started and stopped together.
+
+    ``server_kwargs`` are passed to every server (each still gets its own port).
+    Indexing and iteration give the servers in start order.
+    """
+
+    def __init__(self, count: int, **server_kwargs: object) -> None:
+        if count < 1:
+            raise ValueError("a cluster needs at least one server")
+        self._count = count
+        self._server_kwargs = server_kwargs
+        self._servers: list[MemcachedServer] = []
+
+    @property
+    def servers(self) -> list[MemcachedServer]:
+        return list(self._servers)
+
+    @property
+    def addresses(self) -> list[str]:
+        """Every server's ``address``, in order, ready for fastmc.Client."""
+        return [server.address for server in self._servers]
+
+    def start(self) -> MemcachedCluster:
+        """Starts every server; if one fails, stops those already started and re-raises."""
+        if self._servers:
+            raise RuntimeError("the cluster is already started")
+        try:
+            for _ in range(self._count):
+                server = MemcachedServer(**self._server_kwargs)  # type: ignore[arg-type]
+                self._servers.append(server)
+                server.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stops every server gracefully (see MemcachedServer.stop)."""
+        for server in self._servers:
+            server.stop()
+
+    def close(self) -> None:
+        """Kills every server and removes their folders (see MemcachedServer.close)."""
+        for server in self._servers:
+            server.close()
+
+    def __enter__(self) -> MemcachedCluster:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __getitem__(self, index: int) -> MemcachedServer:
+        return self._servers[index]
+
+    def __iter__(self) -> Iterator[MemcachedServer]:
+        return iter(self._servers)
+
+    def __len__(self) -> int:
+        return len(self._servers)
+
+    def __repr__(self) -> str:
+        return f"<MemcachedCluster {self.addresses}>"
+
+
+class ExternalServer:
+    """A server this process does not run, named by its address (``FASTMC_TEST_SERVERS``).
+
+    It has the address properties of MemcachedServer; the process operations
+    (pause, kill, restart, ...) raise ExternalServerError, and stopping is a no-op.
+    """
+
+    def __init__(self, address: str) -> None:
+        if address.startswith("unix:") or address.startswith("/"):
+            self._path: str | None = address.removeprefix("unix:")
+            self._host: str | None = None
+            self._port: int | None = None
+        else:
+            host, separator, port = address.rpartition(":")
+            if not separator or not port.isdigit() or (":" in host and not host.startswith("[")):
+                host, port = address, "11211"
+            self._host = host.strip("[]")
+            self._port = int(port)
+            self._path = None
+
+    @property
+    def address(self) -> str:
+        if self._path is not None:
+            return f"unix:{self._path}"
+        assert self._host is not None and self._port is not None
+        return _format_address(self._host, self._port)
+
+    @property
+    def host(self) -> str | None:
+        return self._host
+
+    @property
+    def port(self) -> int | None:
+        return self._port
+
+    @property
+    def path(self) -> str | None:
+        return self._path
+
+    @property
+    def pid(self) -> int | None:
+        return None
+
+    @property
+    def is_running(self) -> bool:
+        """True iff the server answers ``version`` within a second."""
+        try:
+            _request(self.address, b"version\r\n", b"\r\n", timeout=1.0)
+        except OSError:
+            return False
+        return True
+
+    def flush(self) -> None:
+        """Empties the server (``flush_all``), so a test starts from a clean cache."""
+        reply = _request(self.address, b"flush_all\r\n", b"\r\n", timeout=5.0)
+        if reply != b"OK\r\n":
+            raise RuntimeError(f"flush_all on {self.address} answered {reply!r}")
+
+    def _unsupported(self, operation: str) -> ExternalServerError:
+        return ExternalServerError(
+            f"cannot {operation} {self.address}: it is an existing server from "
+            "FASTMC_TEST_SERVERS, not one this test started"
+        )
+
+    def start(self) -> ExternalServer:
+        return self
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Does nothing: the server belongs to someone else."""
+
+    def close(self) -> None:
+        """Does nothing: the server belongs to someone else."""
+
+    def pause(self) -> None:
+        raise self._unsupported("pause")
+
+    def resume(self) -> None:
+        raise self._unsupported("resume")
+
+    def kill(self) -> None:
+        raise self._unsupported("kill")
+
+    def restart(self) -> None:
+        raise self._unsupported("restart")
+
+    def __enter__(self) -> ExternalServer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return f"<ExternalServer {self.address}>"
