@@ -200,6 +200,25 @@ def _child_setup(cpu: int | None, use_taskset: bool) -> Callable[[], None] | Non
 _live_servers: weakref.WeakSet[MemcachedServer] = weakref.WeakSet()
 
 
+def _wait_until_stopped(pid: int, timeout: float = 5.0) -> None:
+    """Waits until every thread of ``pid`` is in the stopped state (Linux /proc)."""
+    tasks = f"/proc/{pid}/task"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            states = []
+            for task in os.listdir(tasks):
+                with open(f"{tasks}/{task}/stat", "rb") as stat:
+                    # The state follows the command name, which is in parentheses.
+                    states.append(stat.read().rsplit(b")", 1)[1].split()[0])
+        except OSError:
+            return  # the process is gone: nothing left to serve requests
+        if all(state in (b"T", b"t") for state in states):
+            return
+        time.sleep(0.001)
+    raise MemcachedStartError(f"memcached pid {pid} did not stop after SIGSTOP")
+
+
 @atexit.register
 def _stop_leaked_servers() -> None:
     for server in list(_live_servers):
@@ -403,9 +422,16 @@ class MemcachedServer:
                 time.sleep(0.05)
 
     def pause(self) -> None:
-        """Stops the process with SIGSTOP: connects still succeed, nothing is answered."""
+        """Stops the process with SIGSTOP: connects still succeed, nothing is answered.
+
+        Returns once every thread of memcached is stopped: the signal is
+        delivered asynchronously, and a request sent right after ``kill()``
+        could otherwise still be served.
+        """
         self._signal(signal.SIGSTOP)
         self._paused = True
+        if self._process is not None:
+            _wait_until_stopped(self._process.pid)
 
     def resume(self) -> None:
         """Continues a paused process with SIGCONT; requests sent meanwhile are then answered."""
