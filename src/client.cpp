@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 // fastmc::Client over the engine: key checks, routing, leasing, encoding,
 // running exchanges and turning replies into results.
-#include <fastmc/client.hpp>
-
 #include <algorithm>
 #include <limits>
 #include <stdexcept>
+
+#include <fastmc/client.hpp>
 
 #include "engine/batch.hpp"
 #include "engine/connection_pool.hpp"
@@ -150,12 +150,15 @@ Error reply_error(const engine::Server& server, const protocol::Reply& reply) {
     case ReplyStatus::server_error:
       // memcached's wording for an item above its -I limit.
       code = reply.data.find("too large") != std::string_view::npos ? Errc::value_too_large
-                                                                     : Errc::server_error;
+                                                                    : Errc::server_error;
       text = "SERVER_ERROR ";
       break;
     case ReplyStatus::client_error: text = "CLIENT_ERROR "; break;
     case ReplyStatus::error: text = "ERROR (the server does not know the command)"; break;
-    default: text = "unexpected reply "; text += protocol::name_of(reply.status); break;
+    default:
+      text = "unexpected reply ";
+      text += protocol::name_of(reply.status);
+      break;
   }
   text += protocol::printable_excerpt(reply.data, 200);
   return Error{code, server.name(), with_server(server, text)};
@@ -189,13 +192,15 @@ std::optional<Error> check_ttl(std::int64_t ttl) {
       ttl <= std::numeric_limits<std::int32_t>::max()) {
     return std::nullopt;
   }
-  return Error{Errc::invalid_argument, {},
+  return Error{Errc::invalid_argument,
+               {},
                "ttl " + std::to_string(ttl) + " is outside memcached's 32-bit range"};
 }
 
 std::optional<Error> check_value(const Engine& engine, std::string_view value) {
   if (value.size() <= engine.options().max_value_size) return std::nullopt;
-  return Error{Errc::value_too_large, {},
+  return Error{Errc::value_too_large,
+               {},
                "value of " + std::to_string(value.size()) + " bytes is above max_value_size (" +
                    std::to_string(engine.options().max_value_size) + ")"};
 }
@@ -246,9 +251,10 @@ constexpr std::size_t kMaxTouchLineKeyBytes = 8 * 1024;
 net::ValueSink value_sink(const FetchOptions& options) {
   if (options.storage == nullptr) return {};
   return net::ValueSink{
-      .allocate = [](void* context, std::string_view key, std::size_t size) {
-        return static_cast<ValueStorage*>(context)->allocate(key, size);
-      },
+      .allocate =
+          [](void* context, std::string_view key, std::size_t size) {
+            return static_cast<ValueStorage*>(context)->allocate(key, size);
+          },
       .context = options.storage,
       .min_size = options.storage_min_size,
   };
@@ -257,8 +263,8 @@ net::ValueSink value_sink(const FetchOptions& options) {
 // Appends the retrieval requests for `keys` with their expected replies.
 void append_retrievals(net::Connection& connection, protocol::RetrievalCommand command,
                        std::int64_t ttl, std::span<const std::string_view> keys) {
-  const bool touches = command == protocol::RetrievalCommand::gat ||
-                       command == protocol::RetrievalCommand::gats;
+  const bool touches =
+      command == protocol::RetrievalCommand::gat || command == protocol::RetrievalCommand::gats;
   std::size_t first = 0;
   while (first < keys.size()) {
     std::size_t last = keys.size();
@@ -434,7 +440,8 @@ Result<std::unordered_map<std::string, Item>> owned_items(Result<FetchedItems> f
   items.reserve(fetched->size());
   for (std::size_t i = 0; i < fetched->size(); ++i) {
     const ItemView view = (*fetched)[i];
-    items.insert_or_assign(std::string(view.key), Item{std::string(view.value), view.flags, view.cas});
+    items.insert_or_assign(std::string(view.key),
+                           Item{std::string(view.value), view.flags, view.cas});
   }
   return items;
 }
@@ -678,7 +685,8 @@ Result<std::size_t> Client::remove_many(std::span<const std::string_view> keys) 
       },
       [&](engine::Server& server, std::size_t, const protocol::Reply& reply) {
         if (reply.status == ReplyStatus::deleted) ++deleted;
-        if (protocol::is_error(reply.status) && !first_error) first_error = reply_error(server, reply);
+        if (protocol::is_error(reply.status) && !first_error)
+          first_error = reply_error(server, reply);
       });
   if (error) return std::move(*error);
   if (first_error) return std::move(*first_error);
@@ -745,7 +753,8 @@ std::vector<ServerReply<Stats>> Client::stats(std::span<const std::string_view> 
   std::optional<Error> bad_argument;
   for (const std::string_view argument : arguments) {
     if (!protocol::check_text_key(argument, false)) {
-      bad_argument = Error{Errc::invalid_argument, {},
+      bad_argument = Error{Errc::invalid_argument,
+                           {},
                            "invalid stats argument \"" + protocol::printable_excerpt(argument) +
                                "\": must be a single printable ASCII word"};
     }

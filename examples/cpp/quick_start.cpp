@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 // The C++ quick start from README.md: store, read, batch, count.
 // Usage: quick_start [server]   (default 127.0.0.1:11211)
-#include <fastmc/client.hpp>
-
 #include <chrono>
 #include <iostream>
 #include <string>
 #include <vector>
+
+#include <fastmc/client.hpp>
 
 int main(int argc, char** argv) {
   using namespace std::chrono_literals;

@@ -53,7 +53,7 @@ struct ItemView {
   std::string_view key;
   std::string_view value;
   std::uint32_t flags = 0;
-  std::uint64_t cas = 0;  // set when the fetch asked for it
+  std::uint64_t cas = 0;      // set when the fetch asked for it
   std::size_t key_index = 0;  // where the key stands in the keys given to fetch
 };
 

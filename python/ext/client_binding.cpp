@@ -11,9 +11,10 @@
 #include <string>
 #include <vector>
 
-#include <fastmc/client.hpp>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
+
+#include <fastmc/client.hpp>
 
 #include "error_binding.hpp"
 #include "value_objects.hpp"
@@ -60,7 +61,8 @@ struct KeyList {
     if (!tuple.is_valid()) throw nb::python_error();
     const Py_ssize_t count = PyTuple_GET_SIZE(tuple.ptr());
     views.reserve(static_cast<std::size_t>(count));
-    for (Py_ssize_t i = 0; i < count; ++i) views.push_back(key_view(PyTuple_GET_ITEM(tuple.ptr(), i)));
+    for (Py_ssize_t i = 0; i < count; ++i)
+      views.push_back(key_view(PyTuple_GET_ITEM(tuple.ptr(), i)));
   }
   PyObject* key(std::size_t index) const {
     return PyTuple_GET_ITEM(tuple.ptr(), static_cast<Py_ssize_t>(index));
@@ -119,7 +121,8 @@ nb::dict fetch_many(NativeClient& self, nb::handle keys, bool with_cas) {
   KeyList list(keys);
   BytesStorage storage;
   const FetchOptions options{.with_cas = with_cas, .storage = &storage};
-  Result<FetchedItems> fetched = without_gil([&] { return self.client.fetch(list.views, options); });
+  Result<FetchedItems> fetched =
+      without_gil([&] { return self.client.fetch(list.views, options); });
   FetchedItems& items = value_or_raise(fetched);
   nb::dict result;
   for (std::size_t i = 0; i < items.size(); ++i) {
@@ -172,12 +175,15 @@ nb::list set_many(NativeClient& self, nb::handle mapping, std::int64_t ttl) {
     PyObject* pair = PyList_GET_ITEM(items.ptr(), static_cast<Py_ssize_t>(i));
     PyObject* key = PyTuple_GET_ITEM(pair, 0);
     encode_value(key, PyTuple_GET_ITEM(pair, 1), self.serde, values[i]);
-    entries.push_back(Entry{key_view(key), values[i].bytes, {.ttl = ttl, .flags = values[i].flags}});
+    entries.push_back(
+        Entry{key_view(key), values[i].bytes, {.ttl = ttl, .flags = values[i].flags}});
   }
-  Result<std::vector<std::size_t>> failed = without_gil([&] { return self.client.set_many(entries); });
+  Result<std::vector<std::size_t>> failed =
+      without_gil([&] { return self.client.set_many(entries); });
   nb::list result;
   for (const std::size_t index : value_or_raise(failed)) {
-    result.append(nb::handle(PyTuple_GET_ITEM(PyList_GET_ITEM(items.ptr(), static_cast<Py_ssize_t>(index)), 0)));
+    result.append(nb::handle(
+        PyTuple_GET_ITEM(PyList_GET_ITEM(items.ptr(), static_cast<Py_ssize_t>(index)), 0)));
   }
   return result;
 }
@@ -309,14 +315,16 @@ void register_client(nb::module_& module) {
       .def("stats",
            [](NativeClient& self, nb::args arguments) {
              std::vector<std::string> words;
-             for (nb::handle argument : arguments) words.push_back(nb::cast<std::string>(nb::str(argument)));
+             for (nb::handle argument : arguments)
+               words.push_back(nb::cast<std::string>(nb::str(argument)));
              std::vector<std::string_view> views(words.begin(), words.end());
              auto replies = without_gil([&] { return self.client.stats(views); });
              nb::dict result;
              for (auto& reply : replies) {
                Stats& stats = value_or_raise(reply.reply);
                nb::dict server;
-               for (const auto& [name, text] : stats) server[nb::str(name.c_str())] = stat_value(text);
+               for (const auto& [name, text] : stats)
+                 server[nb::str(name.c_str())] = stat_value(text);
                result[nb::str(reply.server.c_str())] = server;
              }
              return result;
@@ -330,7 +338,12 @@ void register_client(nb::module_& module) {
              }
              return result;
            })
-      .def("close", [](NativeClient& self) { without_gil([&] { self.client.close(); return 0; }); });
+      .def("close", [](NativeClient& self) {
+        without_gil([&] {
+          self.client.close();
+          return 0;
+        });
+      });
 }
 
 }  // namespace fastmc::python

@@ -24,15 +24,13 @@ void raise_error(const Error& error) {
   nb::object cls = cause_table()[nb::str(cause.data(), cause.size())];
   nb::object server = nb::none();
   if (!error.server.empty()) server = nb::str(error.server.data(), error.server.size());
-  nb::object instance = cls(nb::str(error.message.data(), error.message.size()),
-                            nb::arg("server") = server,
-                            nb::arg("cause") = nb::str(cause.data(), cause.size()));
+  nb::object instance =
+      cls(nb::str(error.message.data(), error.message.size()), nb::arg("server") = server,
+          nb::arg("cause") = nb::str(cause.data(), cause.size()));
   PyErr_SetObject(cls.ptr(), instance.ptr());
   throw nb::python_error();
 }
 
-void raise_error(Errc code, const std::string& message) {
-  raise_error(Error{code, {}, message});
-}
+void raise_error(Errc code, const std::string& message) { raise_error(Error{code, {}, message}); }
 
 }  // namespace fastmc::python

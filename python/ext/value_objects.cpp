@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "value_objects.hpp"
 
-#include <nanobind/stl/string.h>
-
 #include <charconv>
 #include <string>
+
+#include <nanobind/stl/string.h>
 
 #include "error_binding.hpp"
 #include "value/flags_scheme.hpp"
@@ -96,7 +96,8 @@ void encode_value(PyObject* key, PyObject* value, const nb::object& serde, Encod
     throw nb::type_error("serde.serialize must return bytes as the value");
   }
   out.flags = nb::cast<std::uint32_t>(nb::handle(PyTuple_GET_ITEM(result.ptr(), 1)));
-  out.bytes = {PyBytes_AS_STRING(data.ptr()), static_cast<std::size_t>(PyBytes_GET_SIZE(data.ptr()))};
+  out.bytes = {PyBytes_AS_STRING(data.ptr()),
+               static_cast<std::size_t>(PyBytes_GET_SIZE(data.ptr()))};
   out.owner = std::move(data);
 }
 
@@ -129,8 +130,7 @@ nb::object decode_value(PyObject* key, const ItemView& item, const nb::object& s
   const auto size = static_cast<Py_ssize_t>(item.value.size());
   if (!kind) {
     if (serde.is_none()) {
-      raise_decode_error(key, item,
-                         "the flags name no native type and the client has no serde");
+      raise_decode_error(key, item, "the flags name no native type and the client has no serde");
     }
     nb::object data = nb::steal(PyBytes_FromStringAndSize(item.value.data(), size));
     if (!data.is_valid()) throw nb::python_error();
@@ -150,8 +150,7 @@ nb::object decode_value(PyObject* key, const ItemView& item, const nb::object& s
       }
       return nb::steal(text);
     }
-    case value::ValueKind::boolean:
-      return nb::borrow(item.value == "1" ? Py_True : Py_False);
+    case value::ValueKind::boolean: return nb::borrow(item.value == "1" ? Py_True : Py_False);
     case value::ValueKind::integer: {
       const bool negative = !item.value.empty() && item.value.front() == '-';
       const std::string_view digits = negative ? item.value.substr(1) : item.value;

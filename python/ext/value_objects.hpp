@@ -9,15 +9,15 @@
 // Every function requires the GIL.
 #pragma once
 
-#include <Python.h>
-
 #include <cstdint>
 #include <span>
 #include <string_view>
 #include <vector>
 
-#include <fastmc/client.hpp>
+#include <Python.h>
 #include <nanobind/nanobind.h>
+
+#include <fastmc/client.hpp>
 
 namespace fastmc::python {
 

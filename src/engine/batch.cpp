@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: MIT
 #include "engine/batch.hpp"
 
-#include <poll.h>
-
 #include <cerrno>
 #include <cstring>
+#include <poll.h>
 #include <vector>
 
 namespace fastmc::engine {
@@ -46,9 +45,9 @@ void run_exchanges(std::span<net::Connection* const> connections, net::Deadline 
       const std::string detail =
           timed_out ? "no complete reply before the deadline" : std::strerror(errno);
       for (net::Connection* connection : polled) {
-        connection->fail(timed_out ? net::ConnectionFailure::timed_out
-                                   : net::ConnectionFailure::io_error,
-                         detail);
+        connection->fail(
+            timed_out ? net::ConnectionFailure::timed_out : net::ConnectionFailure::io_error,
+            detail);
       }
       return;
     }

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: MIT
 #include "engine/connection_pool.hpp"
 
-#include <pthread.h>
-
 #include <atomic>
+#include <pthread.h>
 #include <utility>
 
 namespace fastmc::engine {

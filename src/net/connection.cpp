@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "net/connection.hpp"
 
-#include <poll.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <poll.h>
 #include <utility>
 
 #include "protocol/printable.hpp"
@@ -25,10 +24,8 @@ ConnectionFailure failure_for_errno(int error) {
     case ECONNRESET:
     case EPIPE:
     case ECONNABORTED:
-    case ENOTCONN:
-      return ConnectionFailure::reset;
-    default:
-      return ConnectionFailure::io_error;
+    case ENOTCONN: return ConnectionFailure::reset;
+    default: return ConnectionFailure::io_error;
   }
 }
 
@@ -229,8 +226,8 @@ bool Connection::parse_available() {
       return true;
     }
     if (result.status == protocol::ParseStatus::malformed) {
-      fail(ConnectionFailure::malformed_reply,
-           std::string(result.problem) + " in reply \"" + protocol::printable_excerpt(input) + "\"");
+      fail(ConnectionFailure::malformed_reply, std::string(result.problem) + " in reply \"" +
+                                                   protocol::printable_excerpt(input) + "\"");
       return false;
     }
     const char* base = read_buffer_.base();

@@ -117,8 +117,8 @@ class Connection {
   struct DirectValue {
     Record record{};
     char* storage = nullptr;
-    std::size_t received = 0;  // bytes of the value already in storage
-    bool active = false;       // value bytes still to come
+    std::size_t received = 0;   // bytes of the value already in storage
+    bool active = false;        // value bytes still to come
     bool awaiting_end = false;  // value complete; its CRLF still to check
   };
 

@@ -12,19 +12,19 @@ namespace fastmc::net {
 
 enum class ConnectionFailure : std::uint8_t {
   none,
-  resolve_failed,     // the host name did not resolve
-  connect_refused,    // ECONNREFUSED, or the unix socket does not exist
-  connect_failed,     // any other connect error (unreachable, ...)
-  connect_timeout,    // no connection before the connect deadline
-  timed_out,          // the reply did not complete before the deadline
-  closed_by_server,   // EOF while a reply was expected
-  reset,              // ECONNRESET, EPIPE and friends
-  io_error,           // another socket error
-  malformed_reply,    // the parser refused the bytes
-  unexpected_reply,   // a well-formed reply that does not answer the request
-  trailing_data,      // bytes arrived that no request asked for
-  value_too_large,    // a VALUE bigger than the client's max_value_size
-  abandoned,          // the caller gave up mid-exchange (e.g. interrupted)
+  resolve_failed,    // the host name did not resolve
+  connect_refused,   // ECONNREFUSED, or the unix socket does not exist
+  connect_failed,    // any other connect error (unreachable, ...)
+  connect_timeout,   // no connection before the connect deadline
+  timed_out,         // the reply did not complete before the deadline
+  closed_by_server,  // EOF while a reply was expected
+  reset,             // ECONNRESET, EPIPE and friends
+  io_error,          // another socket error
+  malformed_reply,   // the parser refused the bytes
+  unexpected_reply,  // a well-formed reply that does not answer the request
+  trailing_data,     // bytes arrived that no request asked for
+  value_too_large,   // a VALUE bigger than the client's max_value_size
+  abandoned,         // the caller gave up mid-exchange (e.g. interrupted)
 };
 
 std::string_view name_of(ConnectionFailure failure) noexcept;

@@ -6,10 +6,9 @@
 // time is left rather than starting a fresh timeout. Plain value; steady clock.
 #pragma once
 
-#include <time.h>
-
 #include <algorithm>
 #include <chrono>
+#include <time.h>
 
 namespace fastmc::net {
 
@@ -22,7 +21,9 @@ class Deadline {
   static Deadline after(Clock::duration timeout) noexcept {
     return timeout > Clock::duration::zero() ? Deadline(Clock::now() + timeout) : never();
   }
-  static Deadline earlier(Deadline a, Deadline b) noexcept { return Deadline(std::min(a.at_, b.at_)); }
+  static Deadline earlier(Deadline a, Deadline b) noexcept {
+    return Deadline(std::min(a.at_, b.at_));
+  }
 
   bool is_never() const noexcept { return at_ == Clock::time_point::max(); }
   Clock::time_point at() const noexcept { return at_; }
@@ -37,7 +38,8 @@ class Deadline {
   // Requires: !is_never().
   timespec remaining_timespec() const noexcept {
     const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(remaining()).count();
-    return timespec{static_cast<time_t>(left / 1'000'000'000), static_cast<long>(left % 1'000'000'000)};
+    return timespec{static_cast<time_t>(left / 1'000'000'000),
+                    static_cast<long>(left % 1'000'000'000)};
   }
 
  private:

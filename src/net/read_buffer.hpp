@@ -24,9 +24,7 @@ class ReadBuffer {
   static constexpr std::size_t kRetainedCapacity = 4 * 1024 * 1024;
 
   // Bytes received but not yet parsed.
-  std::string_view unparsed() const noexcept {
-    return {data_.get() + parsed_, filled_ - parsed_};
-  }
+  std::string_view unparsed() const noexcept { return {data_.get() + parsed_, filled_ - parsed_}; }
   std::size_t parsed_offset() const noexcept { return parsed_; }
   const char* base() const noexcept { return data_.get(); }
   void consume(std::size_t size) noexcept { parsed_ += size; }

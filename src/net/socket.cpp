@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "net/socket.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <fcntl.h>
+#include <memory>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -9,10 +12,6 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
-#include <memory>
 
 namespace fastmc::net {
 namespace {
@@ -71,7 +70,8 @@ ConnectOutcome connect_one(int family, const sockaddr* target, socklen_t target_
   if (options.receive_timeout.count() > 0) {
     const auto micros =
         std::chrono::duration_cast<std::chrono::microseconds>(options.receive_timeout).count();
-    timeval tv{static_cast<time_t>(micros / 1'000'000), static_cast<suseconds_t>(micros % 1'000'000)};
+    timeval tv{static_cast<time_t>(micros / 1'000'000),
+               static_cast<suseconds_t>(micros % 1'000'000)};
     ::setsockopt(socket.fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   }
   outcome.socket = std::move(socket);
@@ -143,8 +143,8 @@ ssize_t send_segments(int fd, const std::string_view* segments, std::size_t coun
   if (count == 1) {
     // The common small request: send() spares the kernel importing an iovec.
     for (;;) {
-      const ssize_t sent = ::send(fd, segments[0].data(), segments[0].size(),
-                                  MSG_DONTWAIT | MSG_NOSIGNAL);
+      const ssize_t sent =
+          ::send(fd, segments[0].data(), segments[0].size(), MSG_DONTWAIT | MSG_NOSIGNAL);
       if (sent >= 0) return sent;
       if (errno != EINTR) return -errno;
     }

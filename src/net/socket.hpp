@@ -11,12 +11,11 @@
 // Thread-safety: one owner at a time. Not copyable; moving transfers the fd.
 #pragma once
 
-#include <sys/types.h>
-
 #include <chrono>
 #include <cstddef>
 #include <string>
 #include <string_view>
+#include <sys/types.h>
 
 #include "net/address.hpp"
 #include "net/connection_failure.hpp"

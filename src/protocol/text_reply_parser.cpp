@@ -212,11 +212,9 @@ ParseResult parse_line(std::string_view line, std::size_t header_size, TextReply
       } else {
         // END closes a listing; "stats reset" answers RESET and "stats
         // detail on|off" answers OK, each alone.
-        matched = match_keyword(line,
-                                {{"END", ReplyStatus::end},
-                                 {"RESET", ReplyStatus::ok},
-                                 {"OK", ReplyStatus::ok}},
-                                reply);
+        matched = match_keyword(
+            line, {{"END", ReplyStatus::end}, {"RESET", ReplyStatus::ok}, {"OK", ReplyStatus::ok}},
+            reply);
       }
       break;
     case TextReplyKind::version:

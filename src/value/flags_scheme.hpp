@@ -24,8 +24,9 @@ enum class ValueKind : std::uint8_t {
 
 struct NativeFlags {
   static constexpr std::uint32_t kBytes = 0;
-  static constexpr std::uint32_t kInteger = 4;        // pylibmc's LONG; python-memcached reads it too
-  static constexpr std::uint32_t kLegacyInteger = 2;  // pymemcache and python-memcached write ints so
+  static constexpr std::uint32_t kInteger = 4;  // pylibmc's LONG; python-memcached reads it too
+  static constexpr std::uint32_t kLegacyInteger =
+      2;  // pymemcache and python-memcached write ints so
   static constexpr std::uint32_t kText = 16;
   static constexpr std::uint32_t kBoolean = 2 | 256;
 };

@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: MIT
-#include <fastmc/client.hpp>
-
-#include <gtest/gtest.h>
-
 #include <atomic>
-#include <deque>
 #include <chrono>
+#include <deque>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <gtest/gtest.h>
+
+#include <fastmc/client.hpp>
 
 #include "support/memcached_process.hpp"
 
@@ -136,7 +136,8 @@ TEST(ClientTest, TouchingManyKeysSplitsTheLinesMemcachedWouldDrop) {
   for (const std::string& key : keys) entries.push_back({key, key});
   ASSERT_TRUE(ok(mc.set_many(entries)).empty());
   const std::vector<std::string_view> views(keys.begin(), keys.end());
-  const Result<FetchedItems> touched = mc.fetch(views, {.with_cas = true, .touch = true, .ttl = 60});
+  const Result<FetchedItems> touched =
+      mc.fetch(views, {.with_cas = true, .touch = true, .ttl = 60});
   ASSERT_TRUE(touched) << touched.error().message;
   ASSERT_EQ(touched->size(), 400u);
   for (std::size_t i = 0; i < touched->size(); ++i) {

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "engine/batch.hpp"
 
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <memory>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "protocol/text_request.hpp"
 #include "support/memcached_process.hpp"

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include "engine/connection_pool.hpp"
 
-#include <gtest/gtest.h>
+#include <chrono>
 #include <sys/wait.h>
+#include <thread>
 #include <unistd.h>
 
-#include <chrono>
-#include <thread>
+#include <gtest/gtest.h>
 
 #include "support/memcached_process.hpp"
 
@@ -20,9 +20,7 @@ net::Address address_of(const testing::MemcachedProcess& server) {
   return net::parse_address(server.address(), problem).value();
 }
 
-net::ConnectionOptions connection_options() {
-  return {.connect_timeout = 1s, .call_timeout = 1s};
-}
+net::ConnectionOptions connection_options() { return {.connect_timeout = 1s, .call_timeout = 1s}; }
 
 TEST(ConnectionPoolTest, AHealthyConnectionIsReused) {
   testing::MemcachedProcess server;

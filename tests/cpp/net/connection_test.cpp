@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "net/connection.hpp"
 
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "protocol/text_request.hpp"
 #include "support/memcached_process.hpp"

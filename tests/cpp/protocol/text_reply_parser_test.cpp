@@ -259,8 +259,7 @@ TEST(TextReplyParserTest, DirectCallLeavesReplyAloneOnMalformedOrPartialLine) {
 // A caller may receive a large value elsewhere once it knows the header.
 TEST(TextReplyParserTest, NeedMoreAfterAValueHeaderGivesTheHeader) {
   Reply reply;
-  const ParseResult result =
-      parse_text_reply("VALUE k 1 4 77\r\nda", Kind::retrieval, 1024, reply);
+  const ParseResult result = parse_text_reply("VALUE k 1 4 77\r\nda", Kind::retrieval, 1024, reply);
   EXPECT_EQ(result.status, ParseStatus::need_more);
   EXPECT_EQ(result.needed, 22u);  // 16-byte header, 4 bytes, CRLF
   EXPECT_EQ(reply.status, ReplyStatus::value);

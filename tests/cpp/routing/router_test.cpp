@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 #include "routing/router.hpp"
 
-#include <gtest/gtest.h>
-
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 namespace fastmc::routing {
 namespace {

@@ -1,21 +1,19 @@
 // SPDX-License-Identifier: MIT
 #include "support/memcached_process.hpp"
 
-#include <netinet/in.h>
-#include <stdlib.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <arpa/inet.h>
-
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <netinet/in.h>
 #include <stdexcept>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <thread>
+#include <unistd.h>
 
 namespace fastmc::testing {
 namespace {
@@ -84,7 +82,8 @@ void MemcachedProcess::start() {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      throw std::runtime_error("memcached exited at start (is it installed? apt-get install memcached)");
+      throw std::runtime_error(
+          "memcached exited at start (is it installed? apt-get install memcached)");
     }
     if (std::chrono::steady_clock::now() > give_up) {
       throw std::runtime_error("memcached did not accept connections within 10 s");

@@ -9,9 +9,8 @@
 #pragma once
 
 #include <signal.h>
-#include <sys/types.h>
-
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 namespace fastmc::testing {
