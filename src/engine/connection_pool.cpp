@@ -13,7 +13,7 @@ std::atomic<std::uint64_t> fork_generation{0};
 void on_fork_child() noexcept { fork_generation.fetch_add(1, std::memory_order_relaxed); }
 
 // Registered once per process, before the first pool exists.
-const bool fork_handler_registered = [] {
+const bool kForkHandlerRegistered = [] {
   ::pthread_atfork(nullptr, nullptr, &on_fork_child);
   return true;
 }();
@@ -44,7 +44,7 @@ ConnectionPool::ConnectionPool(net::Address address, net::ConnectionOptions conn
       connection_options_(connection_options),
       pool_options_(pool_options),
       fork_generation_(current_fork_generation()) {
-  (void)fork_handler_registered;
+  (void)kForkHandlerRegistered;
 }
 
 ConnectionPool::Lease ConnectionPool::lease(net::Deadline deadline) {
