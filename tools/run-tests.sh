@@ -15,7 +15,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$PWD
 PYTHON=${PYTHON:-python3}
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
-all_steps=(format layers release asan tsan fuzz python)
+all_steps=(format layers release examples asan tsan fuzz python)
 
 # Two cores: two compile jobs, two test processes.
 export CMAKE_BUILD_PARALLEL_LEVEL=2 CTEST_PARALLEL_LEVEL=2
@@ -98,6 +98,25 @@ step_layers() {
 
 step_release() {
   cmake_preset release -DFASTMC_BUILD_TESTS=ON -DFASTMC_BUILD_EXAMPLES=ON
+}
+
+step_examples() {
+  # The C++ examples run against a real memcached, in-tree and as a separate
+  # project using the installed package through find_package(fastmc).
+  local scratch
+  scratch=$(mktemp -d)
+  local user=()
+  ((EUID == 0)) && user=(-u root)
+  memcached "${user[@]}" -U 0 -s "$scratch/memcached.sock" -P "$scratch/memcached.pid" -d
+  # shellcheck disable=SC2064 # expand now: the trap runs after this function returns
+  trap "kill \$(cat '$scratch/memcached.pid' 2>/dev/null) 2>/dev/null; rm -rf '$scratch'" RETURN
+  for _ in $(seq 100); do [[ -S $scratch/memcached.sock ]] && break; sleep 0.05; done
+  build/release/examples/cpp/quick_start "unix:$scratch/memcached.sock"
+  cmake --install build/release --prefix "$scratch/prefix" >/dev/null
+  cmake -S examples/cpp/installed -B "$scratch/consumer" -G Ninja \
+    -DCMAKE_PREFIX_PATH="$scratch/prefix" --log-level=WARNING
+  cmake --build "$scratch/consumer"
+  "$scratch/consumer/quick_start" "unix:$scratch/memcached.sock"
 }
 
 step_asan() {
@@ -216,6 +235,7 @@ declare -A titles=(
   [format]="format: clang-format --dry-run --Werror, ruff check, ruff format --check"
   [layers]="layers: tools/check_layers.py"
   [release]="release: Release build (-Werror) of the library, tests and examples; ctest"
+  [examples]="examples: run examples/cpp, and build it against the installed package"
   [asan]="asan: AddressSanitizer + UBSan build (Debug -O1); ctest"
   [tsan]="tsan: ThreadSanitizer build; ctest"
   [fuzz]="fuzz: libFuzzer smoke run over fuzz/corpus"
