@@ -20,6 +20,10 @@ std::string_view name_of(ReplyStatus status) noexcept {
     case ReplyStatus::error: return "error";
     case ReplyStatus::client_error: return "client_error";
     case ReplyStatus::server_error: return "server_error";
+    case ReplyStatus::done: return "done";
+    case ReplyStatus::miss: return "miss";
+    case ReplyStatus::noop: return "noop";
+    case ReplyStatus::debug: return "debug";
   }
   return "unknown";
 }

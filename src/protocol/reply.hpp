@@ -3,11 +3,23 @@
 //
 // A unit is one line, or one VALUE line with its data block. Replies that span
 // several units (a multi-key get, stats) are read as a sequence of units ending
-// with `end` or an error. The text parser fills it today; the meta and binary
-// parsers fill the same struct so the layers above stay protocol-agnostic.
+// with `end` or an error. The text and meta parsers fill it, and the binary
+// parser will fill the same struct, so the layers above stay protocol-agnostic.
 //
-// Thread-safety: plain data. Lifetime: `key` and `data` view the buffer handed
-// to the parser and are valid until that buffer is changed.
+// Meta replies (docs/protocol.md, "Meta") are one unit each and map onto it so:
+//   HD -> done         VA -> value        EN -> miss         MN -> noop
+//   NS -> not_stored   EX -> exists       NF -> not_found    ME -> debug
+// HD gets a status of its own because its meaning depends on the command it
+// answers (ms stored, md deleted or invalidated, ma applied, mg hit without a
+// value) and the meta parser, unlike the text one, is not told the command:
+// reusing `stored` would make a successful md read as a store. The caller
+// knows what it sent; `done` plus the command is the meaning. NS, EX and NF
+// mean what NOT_STORED, EXISTS and NOT_FOUND mean, so they reuse those.
+// A meta reply's return flags are in `meta_flags`, and their values in the
+// "Meta only" fields below and in key (k), flags (f) and cas (c).
+//
+// Thread-safety: plain data. Lifetime: `key`, `data` and `opaque` view the
+// buffer handed to the parser and are valid until that buffer is changed.
 #pragma once
 
 #include <cstdint>
@@ -31,16 +43,46 @@ enum class ReplyStatus : std::uint8_t {
   error,         // "ERROR": the server did not recognise the command
   client_error,  // "CLIENT_ERROR <message>": `data` holds the message
   server_error,  // "SERVER_ERROR <message>": `data` holds the message
+  done,          // meta "HD": the command succeeded (see above for what it did)
+  miss,          // meta "EN": mg or me found no item
+  noop,          // meta "MN": answers mn; every earlier request has been answered
+  debug,         // meta "ME": `key` is the item's key, `data` its "name=value" pairs
 };
+
+// The bit of meta return flag `letter` in Reply::meta_flags: bit (letter - 'A'),
+// the layout of memcached's mcmc client, so 'A'..'Z' are bits 0..25 and
+// 'a'..'z' bits 32..57. 0 for a byte that is not an ASCII letter.
+constexpr std::uint64_t meta_flag_bit(char letter) noexcept {
+  const bool is_letter = (letter >= 'A' && letter <= 'Z') || (letter >= 'a' && letter <= 'z');
+  return is_letter ? std::uint64_t{1} << (letter - 'A') : 0;
+}
 
 struct Reply {
   ReplyStatus status = ReplyStatus::end;
-  std::string_view key;   // value: the item's key; stat: the statistic's name
-  std::string_view data;  // value bytes, stat value, version, or error message
-  std::uint32_t flags = 0;
-  std::uint64_t cas = 0;     // set iff has_cas (gets, gats)
+  // value: the item's key; stat: the statistic's name; meta: the k token (the
+  // key base64-encoded iff has_flag('b')) or the key of an ME reply.
+  std::string_view key;
+  // value bytes (text VALUE or meta VA; after ma with v, the new number in
+  // decimal), stat value, version, ME pairs, or error message.
+  std::string_view data;
+  std::uint32_t flags = 0;   // client flags (text VALUE, meta f)
+  std::uint64_t cas = 0;     // set iff has_cas (gets, gats, meta c)
   std::uint64_t number = 0;  // arithmetic result
   bool has_cas = false;
+
+  // Meta only; each field is set iff its flag's bit is in meta_flags.
+  std::uint64_t meta_flags = 0;   // meta_flag_bit(letter) of every return flag present
+  std::string_view opaque;        // O: the request's opaque token, echoed (may be empty)
+  std::int64_t ttl = 0;           // t: seconds until the item expires; -1 = never
+  std::uint64_t size = 0;         // s: the item's value size in bytes
+  std::uint64_t last_access = 0;  // l: seconds since the item was last accessed
+  bool hit_before = false;        // h: the item had been fetched before this request
+
+  // True iff the meta reply carried return flag `letter` (W: won the right to
+  // recache, X: stale, Z: another client already won, b: key is base64, ...).
+  constexpr bool has_flag(char letter) const noexcept {
+    return (meta_flags & meta_flag_bit(letter)) != 0;
+  }
 };
 
 // True iff the status is one of the three error replies, which end any reply.

@@ -12,7 +12,7 @@
 // consumed count and the same final status, `needed` and problem.
 //
 // Used by the parser tests; one Session type per parser (TextReplySession
-// here). Thread-safety: test code, one thread.
+// and MetaReplySession here). Thread-safety: test code, one thread.
 #pragma once
 
 #include <algorithm>
@@ -27,6 +27,7 @@
 
 #include <gtest/gtest.h>
 
+#include "protocol/meta_reply_parser.hpp"
 #include "protocol/parse_result.hpp"
 #include "protocol/reply.hpp"
 #include "protocol/text_reply_parser.hpp"
@@ -51,7 +52,8 @@ inline std::ostream& operator<<(std::ostream& os, ReplyStatus status) {
 
 namespace fastmc::test {
 
-// A Reply whose views are copied out, so it outlives the parse buffer.
+// A Reply whose views are copied out, so it outlives the parse buffer. The
+// meta fields stay at their defaults for text replies.
 struct OwnedReply {
   protocol::ReplyStatus status = protocol::ReplyStatus::end;
   std::string key;
@@ -60,18 +62,32 @@ struct OwnedReply {
   std::uint64_t cas = 0;
   bool has_cas = false;
   std::uint64_t number = 0;
+  std::uint64_t meta_flags = 0;
+  std::string opaque;
+  std::int64_t ttl = 0;
+  std::uint64_t size = 0;
+  std::uint64_t last_access = 0;
+  bool hit_before = false;
 
   friend bool operator==(const OwnedReply&, const OwnedReply&) = default;
 };
 
 inline OwnedReply own(const protocol::Reply& reply) {
-  return {reply.status,
-          std::string(reply.key),
-          std::string(reply.data),
-          reply.flags,
-          reply.cas,
-          reply.has_cas,
-          reply.number};
+  OwnedReply owned;
+  owned.status = reply.status;
+  owned.key = std::string(reply.key);
+  owned.data = std::string(reply.data);
+  owned.flags = reply.flags;
+  owned.cas = reply.cas;
+  owned.has_cas = reply.has_cas;
+  owned.number = reply.number;
+  owned.meta_flags = reply.meta_flags;
+  owned.opaque = std::string(reply.opaque);
+  owned.ttl = reply.ttl;
+  owned.size = reply.size;
+  owned.last_access = reply.last_access;
+  owned.hit_before = reply.hit_before;
+  return owned;
 }
 
 // What one feeding produced.
@@ -117,6 +133,39 @@ class TextReplySession {
   std::size_t index_ = 0;
 };
 
+// MetaReplySession parses meta replies: a given number of them, or, for a
+// quiet pipeline, every reply up to and including the MN that ends it.
+class MetaReplySession {
+ public:
+  static MetaReplySession replies(std::size_t count,
+                                  std::size_t max_value_size = std::size_t{1} << 20) {
+    return MetaReplySession(count, max_value_size);
+  }
+  static MetaReplySession until_noop(std::size_t max_value_size = std::size_t{1} << 20) {
+    return MetaReplySession(kUntilNoop, max_value_size);
+  }
+
+  protocol::ParseResult parse(std::string_view input, protocol::Reply& reply) const {
+    return protocol::parse_meta_reply(input, max_value_size_, reply);
+  }
+  void accept(const protocol::Reply& reply) {
+    ++parsed_;
+    noop_seen_ = noop_seen_ || reply.status == protocol::ReplyStatus::noop;
+  }
+  bool finished() const { return count_ == kUntilNoop ? noop_seen_ : parsed_ == count_; }
+
+ private:
+  static constexpr std::size_t kUntilNoop = static_cast<std::size_t>(-1);
+
+  MetaReplySession(std::size_t count, std::size_t max_value_size)
+      : count_(count), max_value_size_(max_value_size) {}
+
+  std::size_t count_;
+  std::size_t max_value_size_;
+  std::size_t parsed_ = 0;
+  bool noop_seen_ = false;
+};
+
 namespace detail {
 
 inline void print_escaped(std::string_view bytes, std::ostream& os) {
@@ -157,8 +206,18 @@ inline std::ostream& operator<<(std::ostream& os, const OwnedReply& reply) {
   os << " data=";
   detail::print_escaped(reply.data, os);
   os << " flags=" << reply.flags << " cas=" << reply.cas << (reply.has_cas ? "" : "(absent)")
-     << " number=" << reply.number << "}";
-  return os;
+     << " number=" << reply.number;
+  if (reply.meta_flags != 0) {
+    os << " meta_flags=";
+    for (char letter = 'A'; letter <= 'z'; ++letter) {
+      if ((reply.meta_flags & protocol::meta_flag_bit(letter)) != 0) os << letter;
+    }
+    os << " opaque=";
+    detail::print_escaped(reply.opaque, os);
+    os << " ttl=" << reply.ttl << " size=" << reply.size << " last_access=" << reply.last_access
+       << " hit_before=" << reply.hit_before;
+  }
+  return os << "}";
 }
 
 inline std::ostream& operator<<(std::ostream& os, const FeedOutcome& outcome) {
@@ -207,6 +266,8 @@ FeedOutcome feed_in_pieces(Session session, std::string_view input,
           detail::is_inside(reply.key, std::string_view(buffer).substr(0, result.consumed)));
       EXPECT_TRUE(
           detail::is_inside(reply.data, std::string_view(buffer).substr(0, result.consumed)));
+      EXPECT_TRUE(
+          detail::is_inside(reply.opaque, std::string_view(buffer).substr(0, result.consumed)));
       outcome.replies.push_back(own(reply));
       session.accept(reply);
       buffer.erase(0, result.consumed);
@@ -305,6 +366,18 @@ inline FeedOutcome feed_text_reply(std::string_view input,
                                    std::vector<protocol::TextReplyKind> kinds,
                                    std::size_t max_value_size = std::size_t{1} << 20) {
   return feed_every_split(TextReplySession(std::move(kinds), max_value_size), input);
+}
+
+// The meta parser through every split: `count` replies are expected.
+inline FeedOutcome feed_meta_reply(std::string_view input, std::size_t count = 1,
+                                   std::size_t max_value_size = std::size_t{1} << 20) {
+  return feed_every_split(MetaReplySession::replies(count, max_value_size), input);
+}
+
+// The meta parser through every split, up to and including an MN.
+inline FeedOutcome feed_meta_pipeline(std::string_view input,
+                                      std::size_t max_value_size = std::size_t{1} << 20) {
+  return feed_every_split(MetaReplySession::until_noop(max_value_size), input);
 }
 
 }  // namespace fastmc::test

@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: MIT
+// The grammar parsed here is in docs/protocol.md, section "Meta"; the source
+// is memcached's doc/protocol.txt, checked against memcached 1.6.18.
+//
+// Every decision is taken only once all the bytes it depends on are present
+// (the line up to its LF, or the whole VA reply), so the result cannot depend
+// on how the input was split across reads.
+#include "protocol/meta_reply_parser.hpp"
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+
+#include "protocol/decimal.hpp"
+#include "protocol/key.hpp"
+
+namespace fastmc::protocol {
+namespace {
+
+constexpr std::string_view kLineEnd = "\r\n";
+
+// protocol.txt allows opaque tokens "up to 32 bytes"; memcached refuses 32
+// (it counts the O), so an echoed one is at most 31, and 32 is the bound that
+// holds whichever way a server counts.
+constexpr std::size_t kMaxEchoedOpaqueSize = 32;
+
+ParseResult need_more(std::size_t needed = 0) noexcept {
+  return {ParseStatus::need_more, 0, needed, {}};
+}
+
+ParseResult malformed(std::string_view problem) noexcept {
+  return {ParseStatus::malformed, 0, 0, problem};
+}
+
+ParseResult complete(std::size_t consumed) noexcept {
+  return {ParseStatus::complete, consumed, 0, {}};
+}
+
+// "KEYWORD" alone or "KEYWORD <message>"; the message is the rest of the
+// line. As in the text parser, the message is optional for all three.
+bool match_error(std::string_view line, std::string_view keyword, ReplyStatus status,
+                 Reply& reply) noexcept {
+  if (!line.starts_with(keyword)) {
+    return false;
+  }
+  const std::string_view rest = line.substr(keyword.size());
+  if (!rest.empty() && rest.front() != ' ') {
+    return false;
+  }
+  reply.status = status;
+  reply.data = rest.empty() ? rest : rest.substr(1);
+  return true;
+}
+
+bool match_any_error(std::string_view line, Reply& reply) noexcept {
+  return match_error(line, "ERROR", ReplyStatus::error, reply) ||
+         match_error(line, "CLIENT_ERROR", ReplyStatus::client_error, reply) ||
+         match_error(line, "SERVER_ERROR", ReplyStatus::server_error, reply);
+}
+
+// Takes the next field from `fields`, which is empty or starts with the one
+// space before the field. False if there is none or it is empty (a doubled
+// or trailing space): memcached separates reply fields with exactly one.
+bool next_field(std::string_view& fields, std::string_view& field) noexcept {
+  if (fields.size() < 2 || fields.front() != ' ') {
+    return false;
+  }
+  fields.remove_prefix(1);
+  const std::size_t end = fields.find(' ');
+  field = fields.substr(0, end);
+  fields.remove_prefix(field.size());
+  return !field.empty();
+}
+
+// "t" is the remaining ttl, -1 for an item that never expires. memcached
+// 1.6.18 prints other values above 2^31 for an item touched with a negative
+// ttl (T-1 gives t4294966480), so any non-negative 64-bit value is taken.
+bool parse_ttl(std::string_view text, std::int64_t& ttl) noexcept {
+  if (text == "-1") {
+    ttl = -1;
+    return true;
+  }
+  std::uint64_t value = 0;
+  if (!parse_decimal(text, value) ||
+      value > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    return false;
+  }
+  ttl = static_cast<std::int64_t>(value);
+  return true;
+}
+
+// One return flag: a letter, then its token up to the next space. Returns
+// the problem, or an empty view if the flag is valid.
+std::string_view parse_flag(std::string_view field, Reply& reply) noexcept {
+  const char letter = field.front();
+  const std::uint64_t bit = meta_flag_bit(letter);
+  if (bit == 0) {
+    return "return flag does not start with an ASCII letter";
+  }
+  if ((reply.meta_flags & bit) != 0) {
+    return "return flag appears twice";
+  }
+  reply.meta_flags |= bit;
+  const std::string_view token = field.substr(1);
+  switch (letter) {
+    case 'b':  // the k token is base64
+    case 'W':  // won the right to recache
+    case 'X':  // stale
+    case 'Z':  // another client already won
+      return token.empty() ? std::string_view() : "b, W, X or Z return flag carries a token";
+    case 'c':
+      reply.has_cas = true;
+      return parse_decimal(token, reply.cas) ? std::string_view()
+                                             : "c (cas) is not a decimal number below 2^64";
+    case 'f':
+      return parse_decimal(token, reply.flags)
+                 ? std::string_view()
+                 : "f (client flags) is not a decimal number below 2^32";
+    case 'h':
+      if (token != "0" && token != "1") {
+        return "h (hit before) is not 0 or 1";
+      }
+      reply.hit_before = token == "1";
+      return {};
+    case 'k':
+      if (token.empty() || token.size() > kMaxKeySize) {
+        return "k (key) is empty or longer than 250 bytes";
+      }
+      reply.key = token;
+      return {};
+    case 'l':
+      return parse_decimal(token, reply.last_access)
+                 ? std::string_view()
+                 : "l (last access) is not a decimal number below 2^64";
+    case 'O':
+      if (token.size() > kMaxEchoedOpaqueSize) {
+        return "O (opaque) is longer than 32 bytes";
+      }
+      reply.opaque = token;
+      return {};
+    case 's':
+      return parse_decimal(token, reply.size) ? std::string_view()
+                                              : "s (size) is not a decimal number below 2^64";
+    case 't':
+      return parse_ttl(token, reply.ttl) ? std::string_view()
+                                         : "t (ttl) is not -1 or a decimal number below 2^63";
+    default:
+      // A flag this parser does not read: recorded, token ignored.
+      return {};
+  }
+}
+
+// The flags after a code (or after VA's size): zero or more " <flag>".
+std::string_view parse_flags(std::string_view fields, Reply& reply) noexcept {
+  std::string_view field;
+  while (!fields.empty()) {
+    if (!next_field(fields, field)) {
+      return "reply fields are not separated by single spaces";
+    }
+    const std::string_view problem = parse_flag(field, reply);
+    if (!problem.empty()) {
+      return problem;
+    }
+  }
+  return {};
+}
+
+// "VA <size> <flags>*" followed by the data block and CRLF. `fields` is the
+// line after "VA"; `header_size` counts the line and its CRLF.
+ParseResult parse_value(std::string_view input, std::string_view fields, std::size_t header_size,
+                        std::size_t max_value_size, Reply& reply) noexcept {
+  std::string_view size_field;
+  if (!next_field(fields, size_field)) {
+    return malformed("VA line has no size, or fields not separated by single spaces");
+  }
+  std::uint64_t size = 0;
+  if (!parse_decimal(size_field, size)) {
+    return malformed("VA size is not a decimal number below 2^64");
+  }
+  const std::string_view problem = parse_flags(fields, reply);
+  if (!problem.empty()) {
+    return malformed(problem);
+  }
+  // The second test keeps header + size + CRLF representable when the limit
+  // is huge; a server never legitimately sends such a size.
+  if (size > max_value_size ||
+      size > std::numeric_limits<std::size_t>::max() - header_size - kLineEnd.size()) {
+    return malformed("VA size is above the value size limit");
+  }
+  const auto data_size = static_cast<std::size_t>(size);
+  const std::size_t unit_size = header_size + data_size + kLineEnd.size();
+  if (input.size() < unit_size) {
+    return need_more(unit_size);
+  }
+  if (input.substr(header_size + data_size, kLineEnd.size()) != kLineEnd) {
+    return malformed("VA data block is not followed by CRLF");
+  }
+  reply.status = ReplyStatus::value;
+  reply.data = input.substr(header_size, data_size);
+  return complete(unit_size);
+}
+
+// "ME <key> <name>=<value>*": `fields` is the line after "ME". The pairs are
+// left as text in `data` (memcached may add names); each must have a name.
+ParseResult parse_debug(std::string_view fields, std::size_t header_size, Reply& reply) noexcept {
+  std::string_view key;
+  if (!next_field(fields, key) || key.size() > kMaxKeySize) {
+    return malformed("ME line has no key, or one longer than 250 bytes");
+  }
+  reply.status = ReplyStatus::debug;
+  reply.key = key;
+  reply.data = fields.empty() ? fields : fields.substr(1);
+  std::string_view pair;
+  while (!fields.empty()) {
+    if (!next_field(fields, pair)) {
+      return malformed("reply fields are not separated by single spaces");
+    }
+    const std::size_t equals = pair.find('=');
+    if (equals == 0 || equals == std::string_view::npos) {
+      return malformed("ME field is not \"<name>=<value>\"");
+    }
+  }
+  return complete(header_size);
+}
+
+struct Code {
+  std::string_view text;
+  ReplyStatus status;
+};
+
+// The codes that are followed by return flags only.
+constexpr std::array<Code, 5> kFlagCodes = {{
+    {"HD", ReplyStatus::done},
+    {"EN", ReplyStatus::miss},
+    {"NS", ReplyStatus::not_stored},
+    {"EX", ReplyStatus::exists},
+    {"NF", ReplyStatus::not_found},
+}};
+
+// Parses a reply that is one line (everything but VA).
+ParseResult parse_line(std::string_view line, std::size_t header_size, Reply& reply) noexcept {
+  if (match_any_error(line, reply)) {
+    return complete(header_size);
+  }
+  const std::string_view code = line.substr(0, 2);
+  const std::string_view fields = line.substr(code.size());
+  if (code.size() < 2 || (!fields.empty() && fields.front() != ' ')) {
+    return malformed("line is not a meta reply (unknown code)");
+  }
+  for (const Code& known : kFlagCodes) {
+    if (code == known.text) {
+      const std::string_view problem = parse_flags(fields, reply);
+      if (!problem.empty()) {
+        return malformed(problem);
+      }
+      reply.status = known.status;
+      return complete(header_size);
+    }
+  }
+  if (code == "MN") {
+    // mn takes no flags, so its reply has none.
+    if (!fields.empty()) {
+      return malformed("MN line has fields");
+    }
+    reply.status = ReplyStatus::noop;
+    return complete(header_size);
+  }
+  if (code == "ME") {
+    return parse_debug(fields, header_size, reply);
+  }
+  return malformed("line is not a meta reply (unknown code)");
+}
+
+}  // namespace
+
+ParseResult parse_meta_reply(std::string_view input, std::size_t max_value_size,
+                             Reply& reply) noexcept {
+  // Only the first kMaxMetaReplyLineSize bytes are searched, so a missing
+  // line end is noticed after a bounded amount of input whatever the split.
+  const std::size_t window =
+      input.size() < kMaxMetaReplyLineSize ? input.size() : kMaxMetaReplyLineSize;
+  const void* newline = window == 0 ? nullptr : std::memchr(input.data(), '\n', window);
+  if (newline == nullptr) {
+    if (input.size() >= kMaxMetaReplyLineSize) {
+      return malformed("no CRLF within the reply line size limit");
+    }
+    return need_more();
+  }
+  const auto newline_index =
+      static_cast<std::size_t>(static_cast<const char*>(newline) - input.data());
+  if (newline_index == 0 || input[newline_index - 1] != '\r') {
+    return malformed("reply line ends with LF without CR");
+  }
+  const std::string_view line = input.substr(0, newline_index - 1);
+  const std::size_t header_size = newline_index + 1;
+  if (line.find('\r') != std::string_view::npos) {
+    return malformed("reply line contains a CR before its end");
+  }
+
+  Reply parsed;
+  ParseResult result;
+  if (line.starts_with("VA") && (line.size() == 2 || line[2] == ' ')) {
+    result = parse_value(input, line.substr(2), header_size, max_value_size, parsed);
+  } else {
+    result = parse_line(line, header_size, parsed);
+  }
+  if (result.status == ParseStatus::complete) {
+    reply = parsed;
+  }
+  return result;
+}
+
+}  // namespace fastmc::protocol
