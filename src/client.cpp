@@ -12,7 +12,9 @@
 #include "engine/server.hpp"
 #include "net/address.hpp"
 #include "net/connection.hpp"
+#include "protocol/decimal.hpp"
 #include "protocol/key.hpp"
+#include "protocol/meta_request.hpp"
 #include "protocol/printable.hpp"
 #include "protocol/text_request.hpp"
 #include "routing/router.hpp"
@@ -243,6 +245,67 @@ protocol::RetrievalCommand retrieval_command(const FetchOptions& options) noexce
   return options.with_cas ? protocol::RetrievalCommand::gets : protocol::RetrievalCommand::get;
 }
 
+// One server's part of a call that runs on several servers at once.
+struct ServerCall {
+  std::size_t server;  // index in the engine
+  Lease lease;
+  std::optional<Error> error;  // set iff the server failed: no connection, or the exchange
+};
+
+// Leases a connection to each of `servers`, lets `prepare(call)` append its
+// requests, then runs every exchange at once under `deadline`: all requests
+// are written before any reply is awaited. Returns each server's outcome in
+// the order given; a failure on one does not stop the others.
+template <class Prepare>
+std::vector<ServerCall> run_on_servers(Engine& engine, std::span<const std::size_t> servers,
+                                       net::Deadline deadline, Prepare&& prepare) {
+  std::vector<ServerCall> calls;
+  calls.reserve(servers.size());
+  std::vector<net::Connection*> connections;
+  connections.reserve(servers.size());
+  for (const std::size_t index : servers) {
+    ServerCall& call = calls.emplace_back(ServerCall{index, {}, std::nullopt});
+    engine::Server& server = engine.server(index);
+    call.lease = server.pool().lease(deadline);
+    if (!call.lease) {
+      call.error = pool_timeout_error(server);
+    } else if (!call.lease->ensure_open(deadline)) {
+      call.error = connection_error(server, *call.lease);
+    } else {
+      call.lease->begin_exchange();
+      prepare(call);
+      connections.push_back(call.lease.get());
+    }
+  }
+  engine::run_exchanges(connections, deadline);
+  for (ServerCall& call : calls) {
+    if (!call.error && call.lease->failure() != net::ConnectionFailure::none) {
+      call.error = connection_error(engine.server(call.server), *call.lease);
+    }
+  }
+  return calls;
+}
+
+// The servers that hold at least one item, and each one's items (indexes
+// into the caller's list, in order).
+struct ItemsByServer {
+  std::vector<std::size_t> servers;
+  std::vector<std::vector<std::size_t>> items;  // indexed by server
+};
+
+template <class KeyOf>
+ItemsByServer group_by_server(const Engine& engine, std::size_t item_count, KeyOf&& key_of) {
+  ItemsByServer groups;
+  groups.items.resize(engine.server_count());
+  for (std::size_t i = 0; i < item_count; ++i) {
+    groups.items[engine.server_index_for(key_of(i))].push_back(i);
+  }
+  for (std::size_t server = 0; server < groups.items.size(); ++server) {
+    if (!groups.items[server].empty()) groups.servers.push_back(server);
+  }
+  return groups;
+}
+
 // memcached 1.6 answers a get line of any length, but drops gat and gats
 // lines longer than about 16 KiB without a reply, so those are split.
 constexpr std::size_t kMaxTouchLineKeyBytes = 8 * 1024;
@@ -388,37 +451,21 @@ Result<FetchedItems> Client::fetch(std::span<const std::string_view> keys, Fetch
 
   // Several servers: group the keys, start every server's exchange, then
   // read all replies together.
+  const ItemsByServer groups =
+      group_by_server(*engine_, keys.size(), [&](std::size_t i) { return keys[i]; });
   std::vector<std::vector<std::string_view>> keys_by_server(engine_->server_count());
-  std::vector<std::vector<std::size_t>> indexes_by_server(engine_->server_count());
-  for (std::size_t i = 0; i < keys.size(); ++i) {
-    const std::size_t server = engine_->server_index_for(keys[i]);
-    keys_by_server[server].push_back(keys[i]);
-    indexes_by_server[server].push_back(i);
+  for (const std::size_t server : groups.servers) {
+    for (const std::size_t i : groups.items[server]) keys_by_server[server].push_back(keys[i]);
   }
-  std::vector<Lease> leases;
-  std::vector<std::size_t> lease_servers;
-  std::vector<net::Connection*> connections;
-  for (std::size_t index = 0; index < keys_by_server.size(); ++index) {
-    if (keys_by_server[index].empty()) continue;
-    engine::Server& server = engine_->server(index);
-    Lease lease = server.pool().lease(deadline);
-    if (!lease) return pool_timeout_error(server);
-    if (!lease->ensure_open(deadline)) return connection_error(server, *lease);
-    lease->begin_exchange();
-    append_retrievals(*lease, command, options.ttl, keys_by_server[index]);
-    lease->set_value_sink(value_sink(options));
-    connections.push_back(lease.get());
-    lease_servers.push_back(index);
-    leases.push_back(std::move(lease));
-  }
-  engine::run_exchanges(connections, deadline);
-  for (std::size_t i = 0; i < leases.size(); ++i) {
-    engine::Server& server = engine_->server(lease_servers[i]);
-    if (leases[i]->failure() != net::ConnectionFailure::none) {
-      return connection_error(server, *leases[i]);
-    }
-    if (auto error = collect_hits(server, leases[i], keys_by_server[lease_servers[i]],
-                                  indexes_by_server[lease_servers[i]], state)) {
+  std::vector<ServerCall> calls =
+      run_on_servers(*engine_, groups.servers, deadline, [&](ServerCall& call) {
+        append_retrievals(*call.lease, command, options.ttl, keys_by_server[call.server]);
+        call.lease->set_value_sink(value_sink(options));
+      });
+  for (ServerCall& call : calls) {
+    if (call.error) return std::move(*call.error);
+    if (auto error = collect_hits(engine_->server(call.server), call.lease,
+                                  keys_by_server[call.server], groups.items[call.server], state)) {
       return std::move(*error);
     }
   }
@@ -594,49 +641,49 @@ Result<bool> Client::touch(std::string_view key, std::int64_t ttl) {
 namespace {
 
 // Appends one request per item to its server's connection, runs all servers
-// together, and calls `on_reply(item_index, reply)` for each item's reply in
+// together, and calls `on_reply(server, item_index, reply)` for each reply in
 // item order per server. `append(out, item_index)` encodes one item.
 template <class Append, class OnReply>
-std::optional<Error> pipeline(Engine& engine, std::size_t item_count,
-                              std::string_view (*key_of)(const void*, std::size_t),
-                              const void* items, TextReplyKind kind, Append&& append,
-                              OnReply&& on_reply) {
-  const net::Deadline deadline = engine.new_deadline();
-  std::vector<std::vector<std::size_t>> items_by_server(engine.server_count());
-  for (std::size_t i = 0; i < item_count; ++i) {
-    items_by_server[engine.server_index_for(key_of(items, i))].push_back(i);
-  }
-  std::vector<Lease> leases;
-  std::vector<std::size_t> lease_servers;
-  std::vector<net::Connection*> connections;
-  for (std::size_t index = 0; index < items_by_server.size(); ++index) {
-    if (items_by_server[index].empty()) continue;
-    engine::Server& server = engine.server(index);
-    Lease lease = server.pool().lease(deadline);
-    if (!lease) return pool_timeout_error(server);
-    if (!lease->ensure_open(deadline)) return connection_error(server, *lease);
-    lease->begin_exchange();
-    for (const std::size_t item : items_by_server[index]) {
-      append(lease->requests(), item);
-      lease->expect(kind);
-    }
-    connections.push_back(lease.get());
-    lease_servers.push_back(index);
-    leases.push_back(std::move(lease));
-  }
-  engine::run_exchanges(connections, deadline);
-  for (std::size_t i = 0; i < leases.size(); ++i) {
-    engine::Server& server = engine.server(lease_servers[i]);
-    net::Connection& connection = *leases[i];
-    if (connection.failure() != net::ConnectionFailure::none) {
-      return connection_error(server, connection);
-    }
-    const std::vector<std::size_t>& server_items = items_by_server[lease_servers[i]];
-    for (std::size_t r = 0; r < connection.reply_count(); ++r) {
-      on_reply(server, server_items[connection.reply_request(r)], connection.reply(r));
+std::optional<Error> pipeline(Engine& engine, const ItemsByServer& groups, net::Deadline deadline,
+                              TextReplyKind kind, Append&& append, OnReply&& on_reply) {
+  std::vector<ServerCall> calls =
+      run_on_servers(engine, groups.servers, deadline, [&](ServerCall& call) {
+        for (const std::size_t item : groups.items[call.server]) {
+          append(call.lease->requests(), item);
+          call.lease->expect(kind);
+        }
+      });
+  for (ServerCall& call : calls) {
+    if (call.error) return std::move(*call.error);
+    engine::Server& server = engine.server(call.server);
+    const std::vector<std::size_t>& items = groups.items[call.server];
+    for (std::size_t r = 0; r < call.lease->reply_count(); ++r) {
+      on_reply(server, items[call.lease->reply_request(r)], call.lease->reply(r));
     }
   }
   return std::nullopt;
+}
+
+// Whether `server` speaks meta, asking it once with `mn` (memcached before
+// 1.6 answers ERROR). Meta must never be sent blind: an old server would
+// read a value's bytes as commands.
+Result<bool> speaks_meta(Engine& engine, engine::Server& server, net::Deadline deadline) {
+  using Support = engine::Server::MetaSupport;
+  if (!engine.options().meta_protocol) return false;
+  switch (server.meta_support()) {
+    case Support::yes: return true;
+    case Support::no: return false;
+    case Support::unknown: break;
+  }
+  Result<bool> known = exchange_with(
+      server, deadline, true,
+      [](net::Connection& connection) {
+        protocol::append_meta_noop_request(connection.requests());
+        connection.expect_meta();
+      },
+      [](Lease& lease) -> Result<bool> { return lease->reply(0).status == ReplyStatus::noop; });
+  if (known) server.set_meta_support(*known ? Support::yes : Support::no);
+  return known;
 }
 
 }  // namespace
@@ -649,21 +696,79 @@ Result<std::vector<std::size_t>> Client::set_many(std::span<const Entry> entries
   }
   std::vector<std::size_t> failed;
   if (entries.empty()) return failed;
-  auto key_of = [](const void* items, std::size_t i) {
-    return static_cast<const Entry*>(items)[i].key;
-  };
-  std::optional<Error> error = pipeline(
-      *engine_, entries.size(), key_of, entries.data(), TextReplyKind::storage,
-      [&](protocol::RequestBuffer& out, std::size_t i) {
-        const Entry& entry = entries[i];
-        protocol::append_storage_request(out, protocol::StorageCommand::set, entry.key,
-                                         entry.options.flags, entry.options.ttl, entry.value, 0,
-                                         false);
-      },
-      [&](engine::Server&, std::size_t i, const protocol::Reply& reply) {
-        if (reply.status != ReplyStatus::stored) failed.push_back(i);
+  const net::Deadline deadline = engine_->new_deadline();
+  const ItemsByServer groups =
+      group_by_server(*engine_, entries.size(), [&](std::size_t i) { return entries[i].key; });
+
+  // Servers that speak meta get one quiet pipeline: each ms answers only if
+  // it fails, tagged with its position as the opaque, and a closing mn says
+  // the rest were stored. It halves the server's work against text sets.
+  ItemsByServer meta;
+  ItemsByServer text;
+  meta.items.resize(engine_->server_count());
+  text.items.resize(engine_->server_count());
+  for (const std::size_t server : groups.servers) {
+    Result<bool> uses_meta = speaks_meta(*engine_, engine_->server(server), deadline);
+    if (!uses_meta) return std::move(uses_meta.error());
+    ItemsByServer& side = *uses_meta ? meta : text;
+    side.servers.push_back(server);
+    side.items[server] = groups.items[server];
+  }
+  std::vector<ServerCall> calls =
+      run_on_servers(*engine_, meta.servers, deadline, [&](ServerCall& call) {
+        const std::vector<std::size_t>& items = meta.items[call.server];
+        char opaque[protocol::kMaxDecimalSize];
+        for (std::size_t position = 0; position < items.size(); ++position) {
+          const Entry& entry = entries[items[position]];
+          const std::size_t size = protocol::format_decimal(position, opaque);
+          protocol::append_meta_set_request(call.lease->requests(), entry.key, entry.value,
+                                            {.flags = entry.options.flags,
+                                             .ttl = entry.options.ttl,
+                                             .quiet = true,
+                                             .opaque = std::string_view(opaque, size)});
+        }
+        protocol::append_meta_noop_request(call.lease->requests());
+        call.lease->expect_meta_pipeline();
       });
-  if (error) return std::move(*error);
+  for (ServerCall& call : calls) {
+    if (call.error) return std::move(*call.error);
+    const std::vector<std::size_t>& items = meta.items[call.server];
+    if (call.lease->pipeline_had_error()) {
+      // An error line names no request, so which entry failed is unknown:
+      // store this server's entries again as text sets, whose replies are
+      // one per entry. A set may safely be repeated.
+      text.servers.push_back(call.server);
+      text.items[call.server] = items;
+      continue;
+    }
+    for (std::size_t r = 0; r < call.lease->reply_count(); ++r) {
+      const protocol::Reply reply = call.lease->reply(r);
+      if (reply.status == ReplyStatus::noop) continue;
+      std::uint64_t position = 0;
+      if (!protocol::parse_decimal(reply.opaque, position) || position >= items.size()) {
+        call.lease->fail(net::ConnectionFailure::unexpected_reply,
+                         "meta reply with an opaque no request carried");
+        return connection_error(engine_->server(call.server), *call.lease);
+      }
+      failed.push_back(items[position]);
+    }
+  }
+  calls.clear();  // gives the connections back before the text pass leases again
+
+  if (!text.servers.empty()) {
+    std::optional<Error> error = pipeline(
+        *engine_, text, deadline, TextReplyKind::storage,
+        [&](protocol::RequestBuffer& out, std::size_t i) {
+          const Entry& entry = entries[i];
+          protocol::append_storage_request(out, protocol::StorageCommand::set, entry.key,
+                                           entry.options.flags, entry.options.ttl, entry.value, 0,
+                                           false);
+        },
+        [&](engine::Server&, std::size_t i, const protocol::Reply& reply) {
+          if (reply.status != ReplyStatus::stored) failed.push_back(i);
+        });
+    if (error) return std::move(*error);
+  }
   std::sort(failed.begin(), failed.end());
   return failed;
 }
@@ -675,18 +780,18 @@ Result<std::size_t> Client::remove_many(std::span<const std::string_view> keys) 
   std::size_t deleted = 0;
   if (keys.empty()) return deleted;
   std::optional<Error> first_error;
-  auto key_of = [](const void* items, std::size_t i) {
-    return static_cast<const std::string_view*>(items)[i];
-  };
+  const ItemsByServer groups =
+      group_by_server(*engine_, keys.size(), [&](std::size_t i) { return keys[i]; });
   std::optional<Error> error = pipeline(
-      *engine_, keys.size(), key_of, keys.data(), TextReplyKind::deletion,
+      *engine_, groups, engine_->new_deadline(), TextReplyKind::deletion,
       [&](protocol::RequestBuffer& out, std::size_t i) {
         protocol::append_delete_request(out, keys[i], false);
       },
       [&](engine::Server& server, std::size_t, const protocol::Reply& reply) {
         if (reply.status == ReplyStatus::deleted) ++deleted;
-        if (protocol::is_error(reply.status) && !first_error)
+        if (protocol::is_error(reply.status) && !first_error) {
           first_error = reply_error(server, reply);
+        }
       });
   if (error) return std::move(*error);
   if (first_error) return std::move(*first_error);
@@ -697,35 +802,15 @@ Result<std::size_t> Client::remove_many(std::span<const std::string_view> keys) 
 
 namespace {
 
-// Runs the same request on every server at once; `on_server(index, lease or
+// Runs the same request on every server at once; `on_server(server, lease,
 // error)` sees each server's outcome in server order.
 template <class Prepare, class OnServer>
 void each_server(Engine& engine, Prepare&& prepare, OnServer&& on_server) {
-  const net::Deadline deadline = engine.new_deadline();
-  std::vector<Lease> leases(engine.server_count());
-  std::vector<std::optional<Error>> errors(engine.server_count());
-  std::vector<net::Connection*> connections;
-  for (std::size_t index = 0; index < engine.server_count(); ++index) {
-    engine::Server& server = engine.server(index);
-    leases[index] = server.pool().lease(deadline);
-    if (!leases[index]) {
-      errors[index] = pool_timeout_error(server);
-    } else if (!leases[index]->ensure_open(deadline)) {
-      errors[index] = connection_error(server, *leases[index]);
-    } else {
-      leases[index]->begin_exchange();
-      prepare(*leases[index]);
-      connections.push_back(leases[index].get());
-    }
-  }
-  engine::run_exchanges(connections, deadline);
-  for (std::size_t index = 0; index < engine.server_count(); ++index) {
-    engine::Server& server = engine.server(index);
-    if (!errors[index] && leases[index]->failure() != net::ConnectionFailure::none) {
-      errors[index] = connection_error(server, *leases[index]);
-    }
-    on_server(server, leases[index], errors[index]);
-  }
+  std::vector<std::size_t> servers(engine.server_count());
+  for (std::size_t i = 0; i < servers.size(); ++i) servers[i] = i;
+  std::vector<ServerCall> calls = run_on_servers(engine, servers, engine.new_deadline(),
+                                                 [&](ServerCall& call) { prepare(*call.lease); });
+  for (ServerCall& call : calls) on_server(engine.server(call.server), call.lease, call.error);
 }
 
 }  // namespace

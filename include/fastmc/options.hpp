@@ -36,6 +36,10 @@ struct ClientOptions {
   bool tcp_nodelay = true;
   // Accept key bytes >= 0x80 (UTF-8) in the text protocol.
   bool allow_non_ascii_keys = true;
+  // Use the meta protocol where it is faster and the server speaks it
+  // (memcached 1.6+, asked once per server with `mn`): set_many is then one
+  // quiet pipeline that answers only for the entries that fail.
+  bool meta_protocol = true;
 };
 
 // Per-call options for storage commands.

@@ -209,7 +209,7 @@ void register_client(nb::module_& module) {
           [](NativeClient* self, std::vector<std::string> servers, double timeout,
              double connect_timeout, nb::object serde, std::size_t max_value_size,
              std::size_t max_connections_per_server, std::size_t max_idle_connections_per_server,
-             bool tcp_nodelay, bool allow_non_ascii_keys) {
+             bool tcp_nodelay, bool allow_non_ascii_keys, bool meta_protocol) {
             ClientOptions options{
                 .servers = std::move(servers),
                 .connect_timeout = to_milliseconds(connect_timeout, "connect_timeout"),
@@ -219,13 +219,14 @@ void register_client(nb::module_& module) {
                 .max_idle_connections_per_server = max_idle_connections_per_server,
                 .tcp_nodelay = tcp_nodelay,
                 .allow_non_ascii_keys = allow_non_ascii_keys,
+                .meta_protocol = meta_protocol,
             };
             new (self) NativeClient(std::move(options), std::move(serde));
           },
           "servers"_a, "timeout"_a = 1.0, "connect_timeout"_a = 1.0, "serde"_a = nb::none(),
           "max_value_size"_a = 64 * 1024 * 1024, "max_connections_per_server"_a = 0,
           "max_idle_connections_per_server"_a = 8, "tcp_nodelay"_a = true,
-          "allow_non_ascii_keys"_a = true)
+          "allow_non_ascii_keys"_a = true, "meta_protocol"_a = true)
       .def_rw("serde", &NativeClient::serde)
       .def_prop_ro("servers", [](NativeClient& self) { return self.client.servers(); })
       .def(

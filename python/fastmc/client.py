@@ -34,6 +34,9 @@ class Client(_native.Client):
     strings (one, or a list). ``timeout`` bounds each whole call and
     ``connect_timeout`` each connect, in seconds (0 = no limit). ``serde``
     handles values that are not bytes, str, int or bool: see ``fastmc.serde``.
+    ``meta_protocol`` lets the client use memcached 1.6's meta commands where
+    they are faster (set_many), after asking each server once whether it
+    speaks them.
     The full API is in docs/api/python.md.
     """
 
@@ -49,6 +52,7 @@ class Client(_native.Client):
         max_idle_connections_per_server: int = 8,
         tcp_nodelay: bool = True,
         allow_non_ascii_keys: bool = True,
+        meta_protocol: bool = True,
     ) -> None:
         super().__init__(
             normalize_servers(servers),
@@ -60,6 +64,7 @@ class Client(_native.Client):
             max_idle_connections_per_server=max_idle_connections_per_server,
             tcp_nodelay=tcp_nodelay,
             allow_non_ascii_keys=allow_non_ascii_keys,
+            meta_protocol=meta_protocol,
         )
 
     def __enter__(self) -> Client:

@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: MIT
-// Server: one configured memcached server, its name and its connection pool
-// (engine layer). Health tracking (failure_limit, retry and dead timeouts)
-// belongs here as the cluster work adds it.
+// Server: one configured memcached server, its name, its connection pool and
+// what it is known to support (engine layer). Health tracking (failure_limit,
+// retry and dead timeouts) belongs here as the cluster work adds it.
 //
 // Thread-safety: as ConnectionPool; the address and name never change.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <string>
 
 #include "engine/connection_pool.hpp"
@@ -23,9 +25,19 @@ class Server {
   const net::Address& address() const noexcept { return pool_.address(); }
   ConnectionPool& pool() noexcept { return pool_; }
 
+  // Whether the server answers meta commands (memcached 1.6+), once known.
+  enum class MetaSupport : std::uint8_t { unknown, yes, no };
+  MetaSupport meta_support() const noexcept {
+    return meta_support_.load(std::memory_order_relaxed);
+  }
+  void set_meta_support(MetaSupport support) noexcept {
+    meta_support_.store(support, std::memory_order_relaxed);
+  }
+
  private:
   const std::string name_;
   ConnectionPool pool_;
+  std::atomic<MetaSupport> meta_support_{MetaSupport::unknown};
 };
 
 }  // namespace fastmc::engine

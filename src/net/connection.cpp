@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <utility>
 
+#include "protocol/meta_reply_parser.hpp"
 #include "protocol/printable.hpp"
 
 namespace fastmc::net {
@@ -70,6 +71,7 @@ void Connection::begin_exchange() {
   bytes_wanted_ = 0;
   received_any_ = false;
   trailing_ = false;
+  pipeline_error_ = false;
   sink_ = ValueSink{};
   direct_ = DirectValue{};
   failure_ = ConnectionFailure::none;
@@ -156,6 +158,7 @@ protocol::Reply Connection::reply(std::size_t index) const noexcept {
   reply.data = record.sink_data != nullptr
                    ? std::string_view(record.sink_data, record.data_size)
                    : std::string_view(base + record.data_offset, record.data_size);
+  reply.opaque = {base + record.opaque_offset, record.opaque_size};
   reply.flags = record.flags;
   reply.cas = record.cas;
   reply.number = record.number;
@@ -213,12 +216,15 @@ bool Connection::parse_available() {
       continue;
     }
     if (input.empty()) break;
-    const protocol::TextReplyKind kind = expected_[next_expected_];
+    const Expectation expected = expected_[next_expected_];
     protocol::Reply reply;
     const protocol::ParseResult result =
-        protocol::parse_text_reply(input, kind, options_.max_value_size, reply);
+        expected.shape == Shape::text
+            ? protocol::parse_text_reply(input, expected.kind, options_.max_value_size, reply)
+            : protocol::parse_meta_reply(input, options_.max_value_size, reply);
     if (result.status == protocol::ParseStatus::need_more) {
-      if (result.needed > 0 && sink_ && start_direct_value(input, reply, result.needed)) {
+      if (result.needed > 0 && sink_ && expected.shape == Shape::text &&
+          start_direct_value(input, reply, result.needed)) {
         if (direct_.active) return true;
         continue;
       }
@@ -243,10 +249,24 @@ bool Connection::parse_available() {
         .cas = reply.cas,
         .number = reply.number,
         .sink_data = nullptr,
+        .opaque_offset = offset_in(base, reply.opaque),
+        .opaque_size = static_cast<std::uint8_t>(reply.opaque.size()),
     });
     read_buffer_.consume(result.consumed);
     bytes_wanted_ = 0;
-    if (protocol::ends_reply(kind, reply.status)) ++next_expected_;
+    switch (expected.shape) {
+      case Shape::text:
+        if (protocol::ends_reply(expected.kind, reply.status)) ++next_expected_;
+        break;
+      case Shape::meta: ++next_expected_; break;
+      case Shape::meta_pipeline:
+        if (reply.status == protocol::ReplyStatus::noop) {
+          ++next_expected_;
+        } else if (protocol::is_error(reply.status)) {
+          pipeline_error_ = true;
+        }
+        break;
+    }
   }
   if (all_replied() && !read_buffer_.unparsed().empty()) {
     // Every reply is in, yet more bytes came: the stream can no longer be
@@ -277,6 +297,8 @@ bool Connection::start_direct_value(std::string_view input, const protocol::Repl
       .cas = header.cas,
       .number = 0,
       .sink_data = storage.data(),
+      .opaque_offset = 0,
+      .opaque_size = 0,
   };
   // The value bytes already received move once; the rest never touch the
   // read buffer. The header stays there (consumed, not moved), so the key
@@ -316,6 +338,10 @@ bool Connection::receive_direct_value(bool may_block) {
 
 void Connection::finish_exchange() {
   ++exchanges_served_;
+  if (pipeline_error_) {
+    socket_.close();
+    return;
+  }
   if (trailing_) {
     trailing_ = false;
     failure_detail_ = "unexpected bytes after the last reply: \"" +

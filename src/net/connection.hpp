@@ -61,8 +61,17 @@ class Connection {
   // Clears the last exchange's requests, replies and failure.
   void begin_exchange();
   protocol::RequestBuffer& requests() noexcept { return requests_; }
-  // Declares the reply kind of the next request appended, in order.
-  void expect(protocol::TextReplyKind kind) { expected_.push_back(kind); }
+  // Declares the reply of the next request appended, in order: a text reply
+  // of `kind`, one meta reply, or a quiet meta pipeline, whose requests
+  // answer only when they fail and which ends with the MN of its closing mn.
+  void expect(protocol::TextReplyKind kind) { expected_.push_back({kind, Shape::text}); }
+  void expect_meta() { expected_.push_back({{}, Shape::meta}); }
+  void expect_meta_pipeline() { expected_.push_back({{}, Shape::meta_pipeline}); }
+  // True iff an error line (ERROR, CLIENT_ERROR, SERVER_ERROR) came inside a
+  // quiet meta pipeline of this exchange. It carries no opaque, so which
+  // request failed is unknown; the connection is closed after the exchange,
+  // since memcached may also have misread what followed the failed request.
+  bool pipeline_had_error() const noexcept { return pipeline_error_; }
   // Large values of this exchange go to `sink` (see ValueSink); cleared by
   // begin_exchange().
   void set_value_sink(const ValueSink& sink) noexcept { sink_ = sink; }
@@ -97,6 +106,12 @@ class Connection {
   std::uint64_t exchanges_served() const noexcept { return exchanges_served_; }
 
  private:
+  enum class Shape : std::uint8_t { text, meta, meta_pipeline };
+  struct Expectation {
+    protocol::TextReplyKind kind;  // for Shape::text
+    Shape shape;
+  };
+
   // A parsed reply, as offsets into the read buffer so it survives growth;
   // a value received through the sink points to the sink's storage instead.
   struct Record {
@@ -110,7 +125,9 @@ class Connection {
     std::size_t data_size;
     std::uint64_t cas;
     std::uint64_t number;
-    const char* sink_data;  // null unless the value went to the sink
+    const char* sink_data;      // null unless the value went to the sink
+    std::size_t opaque_offset;  // meta O token
+    std::uint8_t opaque_size;
   };
 
   // A VALUE unit whose data is being received straight into sink storage.
@@ -139,7 +156,7 @@ class Connection {
   Socket socket_;
   protocol::RequestBuffer requests_;
   ReadBuffer read_buffer_;
-  std::vector<protocol::TextReplyKind> expected_;
+  std::vector<Expectation> expected_;
   std::vector<Record> records_;
   ValueSink sink_;
   DirectValue direct_;
@@ -148,6 +165,7 @@ class Connection {
   std::size_t bytes_wanted_ = 0;  // a pending unit's size when the parser knows it
   bool received_any_ = false;
   bool trailing_ = false;  // bytes arrived after the last expected reply
+  bool pipeline_error_ = false;
   ConnectionFailure failure_ = ConnectionFailure::none;
   std::string failure_detail_;
   std::uint64_t exchanges_served_ = 0;
