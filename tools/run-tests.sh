@@ -102,21 +102,22 @@ step_release() {
 
 step_examples() {
   # The C++ examples run against a real memcached, in-tree and as a separate
-  # project using the installed package through find_package(fastmc).
-  local scratch
-  scratch=$(mktemp -d)
-  local user=()
-  ((EUID == 0)) && user=(-u root)
-  memcached "${user[@]}" -U 0 -s "$scratch/memcached.sock" -P "$scratch/memcached.pid" -d
-  # shellcheck disable=SC2064 # expand now: the trap runs after this function returns
-  trap "kill \$(cat '$scratch/memcached.pid' 2>/dev/null) 2>/dev/null; rm -rf '$scratch'" RETURN
-  for _ in $(seq 100); do [[ -S $scratch/memcached.sock ]] && break; sleep 0.05; done
-  build/release/examples/cpp/quick_start "unix:$scratch/memcached.sock"
-  cmake --install build/release --prefix "$scratch/prefix" >/dev/null
-  cmake -S examples/cpp/installed -B "$scratch/consumer" -G Ninja \
-    -DCMAKE_PREFIX_PATH="$scratch/prefix" --log-level=WARNING
-  cmake --build "$scratch/consumer"
-  "$scratch/consumer/quick_start" "unix:$scratch/memcached.sock"
+  # project using the installed package through find_package(fastmc). A
+  # subshell scopes the cleanup trap to this step.
+  (
+    scratch=$(mktemp -d)
+    trap 'kill "$(cat "$scratch/memcached.pid" 2>/dev/null)" 2>/dev/null || true; rm -rf "$scratch"' EXIT
+    user=()
+    ((EUID == 0)) && user=(-u root)
+    memcached "${user[@]}" -U 0 -s "$scratch/memcached.sock" -P "$scratch/memcached.pid" -d
+    for _ in $(seq 100); do [[ -S $scratch/memcached.sock ]] && break; sleep 0.05; done
+    build/release/examples/cpp/quick_start "unix:$scratch/memcached.sock"
+    cmake --install build/release --prefix "$scratch/prefix" >/dev/null
+    cmake -S examples/cpp/installed -B "$scratch/consumer" -G Ninja \
+      -DCMAKE_PREFIX_PATH="$scratch/prefix" --log-level=WARNING
+    cmake --build "$scratch/consumer"
+    "$scratch/consumer/quick_start" "unix:$scratch/memcached.sock"
+  )
 }
 
 step_asan() {
