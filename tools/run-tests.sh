@@ -106,7 +106,7 @@ step_examples() {
   # subshell scopes the cleanup trap to this step.
   (
     scratch=$(mktemp -d)
-    trap 'kill "$(cat "$scratch/memcached.pid" 2>/dev/null)" 2>/dev/null || true; rm -rf "$scratch"' EXIT
+    trap 'kill -KILL "$(cat "$scratch/memcached.pid" 2>/dev/null)" 2>/dev/null || true; rm -rf "$scratch"' EXIT
     user=()
     ((EUID == 0)) && user=(-u root)
     memcached "${user[@]}" -U 0 -s "$scratch/memcached.sock" -P "$scratch/memcached.pid" -d
