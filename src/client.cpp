@@ -30,7 +30,8 @@ namespace detail {
 
 class Engine {
  public:
-  explicit Engine(ClientOptions options) : options_(std::move(options)), router_(1) {
+  explicit Engine(ClientOptions options)
+      : options_(std::move(options)), router_(build_router(options_)) {
     if (options_.servers.empty()) throw std::invalid_argument("fastmc::Client: no servers given");
     const net::ConnectionOptions connection_options{
         .connect_timeout = options_.connect_timeout,
@@ -42,14 +43,10 @@ class Engine {
         .max_connections = options_.max_connections_per_server,
         .max_idle = options_.max_idle_connections_per_server,
     };
-    for (const std::string& text : options_.servers) {
-      std::string problem;
-      std::optional<net::Address> address = net::parse_address(text, problem);
-      if (!address) throw std::invalid_argument("fastmc::Client: " + problem);
+    for (net::Address& address : parse_addresses(options_)) {
       servers_.push_back(
-          std::make_unique<engine::Server>(std::move(*address), connection_options, pool_options));
+          std::make_unique<engine::Server>(std::move(address), connection_options, pool_options));
     }
-    router_ = routing::Router(servers_.size());
   }
 
   const ClientOptions& options() const noexcept { return options_; }
@@ -61,6 +58,36 @@ class Engine {
   net::Deadline new_deadline() const noexcept { return net::Deadline::after(options_.timeout); }
 
  private:
+  static std::vector<net::Address> parse_addresses(const ClientOptions& options) {
+    if (options.servers.empty()) throw std::invalid_argument("fastmc::Client: no servers given");
+    std::vector<net::Address> addresses;
+    for (const std::string& text : options.servers) {
+      std::string problem;
+      std::optional<net::Address> address = net::parse_address(text, problem);
+      if (!address) throw std::invalid_argument("fastmc::Client: " + problem);
+      addresses.push_back(std::move(*address));
+    }
+    return addresses;
+  }
+
+  static routing::Router build_router(const ClientOptions& options) {
+    routing::RouterOptions router_options;
+    const auto kind = routing::distribution_kind_from_name(options.distribution);
+    if (!kind) {
+      throw std::invalid_argument("fastmc::Client: unknown distribution \"" + options.distribution +
+                                  "\" (see docs/routing.md)");
+    }
+    router_options.kind = *kind;
+    if (!options.hash.empty()) {
+      router_options.hash = routing::key_hash_from_name(options.hash);
+      if (!router_options.hash) {
+        throw std::invalid_argument("fastmc::Client: unknown hash \"" + options.hash +
+                                    "\" (see docs/routing.md)");
+      }
+    }
+    return routing::Router(routing::routing_servers(parse_addresses(options)), router_options);
+  }
+
   ClientOptions options_;
   std::vector<std::unique_ptr<engine::Server>> servers_;
   routing::Router router_;
@@ -410,6 +437,11 @@ std::vector<std::string> Client::servers() const {
     names.push_back(engine_->server(i).name());
   }
   return names;
+}
+
+Result<std::string> Client::server_for_key(std::string_view key) const {
+  if (auto error = check_key(*engine_, key)) return std::move(*error);
+  return engine_->server(engine_->server_index_for(key)).name();
 }
 
 void Client::close() {

@@ -126,7 +126,8 @@ using Stats = std::vector<std::pair<std::string, std::string>>;
 class Client {
  public:
   // Throws std::invalid_argument naming the entry if a server string cannot
-  // be parsed or the list is empty. Connects lazily, on first use.
+  // be parsed, the list is empty, or the distribution or hash is unknown.
+  // Connects lazily, on first use.
   explicit Client(ClientOptions options);
   Client(Client&&) noexcept;
   Client& operator=(Client&&) noexcept;
@@ -183,6 +184,9 @@ class Client {
 
   // The servers as configured, in order.
   std::vector<std::string> servers() const;
+  // The server that holds `key` under the configured distribution (libmc's
+  // get_host_by_key), or an invalid_key error. Needs no I/O.
+  Result<std::string> server_for_key(std::string_view key) const;
 
  private:
   std::unique_ptr<detail::Engine> engine_;

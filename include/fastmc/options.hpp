@@ -16,8 +16,18 @@ namespace fastmc {
 
 struct ClientOptions {
   // "host", "host:port", "[v6addr]:port", "/unix/path" or "unix:/unix/path";
-  // port 11211 when none is given.
+  // port 11211 when none is given. A weight as pylibmc writes it,
+  // "host:port:weight", and libmc's alias, "host:port alias", are accepted.
   std::vector<std::string> servers = {};
+  // Which server holds a key, as one peer client decides it, so that keys
+  // stay where that client put them (docs/routing.md): "modula"
+  // (libmemcached's default), "ketama", "ketama_weighted", "ketama_spy",
+  // "libmc", "rendezvous" (pymemcache's HashClient), "python_memcached".
+  std::string distribution = "modula";
+  // The key hash; empty means the distribution's peer default (one_at_a_time
+  // for modula and ketama, md5 for weighted ketama and libmc, murmur3_32 for
+  // rendezvous, crc for python_memcached). Names: docs/routing.md.
+  std::string hash = {};
   // Time allowed to establish a connection (DNS, TCP); zero means no limit.
   std::chrono::milliseconds connect_timeout{1000};
   // Time allowed for a whole call, however many servers and bytes it

@@ -209,9 +209,12 @@ void register_client(nb::module_& module) {
           [](NativeClient* self, std::vector<std::string> servers, double timeout,
              double connect_timeout, nb::object serde, std::size_t max_value_size,
              std::size_t max_connections_per_server, std::size_t max_idle_connections_per_server,
-             bool tcp_nodelay, bool allow_non_ascii_keys, bool meta_protocol) {
+             bool tcp_nodelay, bool allow_non_ascii_keys, bool meta_protocol,
+             std::string distribution, std::string hash) {
             ClientOptions options{
                 .servers = std::move(servers),
+                .distribution = std::move(distribution),
+                .hash = std::move(hash),
                 .connect_timeout = to_milliseconds(connect_timeout, "connect_timeout"),
                 .timeout = to_milliseconds(timeout, "timeout"),
                 .max_value_size = max_value_size,
@@ -226,9 +229,17 @@ void register_client(nb::module_& module) {
           "servers"_a, "timeout"_a = 1.0, "connect_timeout"_a = 1.0, "serde"_a = nb::none(),
           "max_value_size"_a = 64 * 1024 * 1024, "max_connections_per_server"_a = 0,
           "max_idle_connections_per_server"_a = 8, "tcp_nodelay"_a = true,
-          "allow_non_ascii_keys"_a = true, "meta_protocol"_a = true)
+          "allow_non_ascii_keys"_a = true, "meta_protocol"_a = true, "distribution"_a = "modula",
+          "hash"_a = "")
       .def_rw("serde", &NativeClient::serde)
       .def_prop_ro("servers", [](NativeClient& self) { return self.client.servers(); })
+      .def(
+          "server_for_key",
+          [](NativeClient& self, nb::handle key) {
+            Result<std::string> server = self.client.server_for_key(key_view(key.ptr()));
+            return value_or_raise(server);
+          },
+          "key"_a)
       .def(
           "get",
           [](NativeClient& self, nb::handle key, nb::handle default_value) {

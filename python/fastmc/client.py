@@ -17,11 +17,26 @@ from fastmc import _native
 DEFAULT_MAX_VALUE_SIZE = 64 * 1024 * 1024
 
 
-def normalize_servers(servers: str | Iterable[str]) -> list[str]:
-    """A list of server strings from one string or an iterable of them."""
-    if isinstance(servers, str):
+Server = str | tuple[str, int] | tuple[str, int, int]
+
+
+def server_string(server: Server) -> str:
+    """``"host:port[:weight]"`` from a ``(host, port[, weight])`` tuple (IPv6
+    hosts bracketed); a string is returned as is."""
+    if isinstance(server, str):
+        return server
+    if isinstance(server, tuple) and len(server) in (2, 3):
+        host, port, *weight = server
+        host = f"[{host}]" if ":" in str(host) else str(host)
+        return ":".join([host, str(int(port)), *(str(int(w)) for w in weight)])
+    raise TypeError(f"a server is a string or a (host, port[, weight]) tuple, not {server!r}")
+
+
+def normalize_servers(servers: Server | Iterable[Server]) -> list[str]:
+    """A list of server strings from one server or an iterable of them."""
+    if isinstance(servers, str | tuple):
         servers = [servers]
-    result = [str(server) for server in servers]
+    result = [server_string(server) for server in servers]
     if not result:
         raise ValueError("fastmc.Client needs at least one server")
     return result
@@ -31,7 +46,11 @@ class Client(_native.Client):
     """A memcached client, safe to share between threads.
 
     ``servers``: ``"host:port"``, ``"[v6]:port"``, ``"/path"`` or ``"unix:/path"``
-    strings (one, or a list). ``timeout`` bounds each whole call and
+    strings, ``"host:port:weight"``, ``"host:port alias"`` (libmc) or
+    ``(host, port[, weight])`` tuples (one, or a list). ``distribution`` and
+    ``hash`` choose which server holds a key, as a peer client would
+    (docs/routing.md): ``"modula"`` (libmemcached's default), ``"ketama"``,
+    ``"ketama_weighted"``, ``"libmc"``, ``"rendezvous"``, ... ``timeout`` bounds each whole call and
     ``connect_timeout`` each connect, in seconds (0 = no limit). ``serde``
     handles values that are not bytes, str, int or bool: see ``fastmc.serde``.
     ``meta_protocol`` lets the client use memcached 1.6's meta commands where
@@ -42,7 +61,7 @@ class Client(_native.Client):
 
     def __init__(
         self,
-        servers: str | Iterable[str],
+        servers: Server | Iterable[Server],
         *,
         timeout: float = 1.0,
         connect_timeout: float = 1.0,
@@ -53,6 +72,8 @@ class Client(_native.Client):
         tcp_nodelay: bool = True,
         allow_non_ascii_keys: bool = True,
         meta_protocol: bool = True,
+        distribution: str = "modula",
+        hash: str = "",
     ) -> None:
         super().__init__(
             normalize_servers(servers),
@@ -65,6 +86,8 @@ class Client(_native.Client):
             tcp_nodelay=tcp_nodelay,
             allow_non_ascii_keys=allow_non_ascii_keys,
             meta_protocol=meta_protocol,
+            distribution=distribution,
+            hash=hash,
         )
 
     def __enter__(self) -> Client:

@@ -2,6 +2,7 @@
 #include "net/address.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 
 namespace fastmc::net {
@@ -35,12 +36,30 @@ std::string Address::name() const {
   return result;
 }
 
+bool parse_weight(std::string_view text, std::uint32_t& weight) {
+  const auto* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, weight);
+  return !text.empty() && ec == std::errc() && ptr == end;
+}
+
 std::optional<Address> parse_address(std::string_view text, std::string& problem) {
   Address address;
   const std::string quoted = "server \"" + std::string(text) + "\"";
   if (text.empty()) {
     problem = "empty server address";
     return std::nullopt;
+  }
+  // libmc: "host[:port] alias", one space before the alias.
+  if (const auto space = text.find(' '); space != std::string_view::npos) {
+    const std::string_view alias = text.substr(space + 1);
+    if (alias.empty() || has_whitespace_or_control(alias)) {
+      problem = quoted + ": expected one alias after a single space";
+      return std::nullopt;
+    }
+    std::optional<Address> aliased = parse_address(text.substr(0, space), problem);
+    if (!aliased) return std::nullopt;
+    aliased->alias = std::string(alias);
+    return aliased;
   }
   if (text.starts_with("unix:")) text.remove_prefix(5);
   if (text.starts_with('/')) {
@@ -65,15 +84,40 @@ std::optional<Address> parse_address(std::string_view text, std::string& problem
     address.host = std::string(text.substr(1, close - 1));
     auto rest = text.substr(close + 1);
     if (!rest.empty()) {
-      if (rest.front() != ':' || !parse_port(rest.substr(1), address.port)) {
-        problem = quoted + ": expected :port (1-65535) after the IPv6 literal";
+      const auto weight_colon = rest.find(':', 1);
+      if (rest.front() != ':' || !parse_port(rest.substr(1, weight_colon - 1), address.port) ||
+          (weight_colon != std::string_view::npos &&
+           !parse_weight(rest.substr(weight_colon + 1), address.weight))) {
+        problem =
+            quoted + ": expected :port (1-65535) and optionally :weight after the IPv6 literal";
         return std::nullopt;
       }
     }
     return address;
   }
   const auto colons = std::count(text.begin(), text.end(), ':');
+  if (colons == 2) {
+    // pylibmc's "host:port:weight", unless it is an IPv6 literal (fe80::1).
+    const auto first = text.find(':');
+    const auto second = text.find(':', first + 1);
+    std::uint16_t port = 0;
+    std::uint32_t weight = 0;
+    if (first > 0 && parse_port(text.substr(first + 1, second - first - 1), port) &&
+        parse_weight(text.substr(second + 1), weight)) {
+      address.host = std::string(text.substr(0, first));
+      address.port = port;
+      address.weight = weight;
+      return address;
+    }
+  }
   if (colons > 1) {  // a bare IPv6 literal such as ::1 cannot carry a port
+    const bool looks_like_ipv6 = std::all_of(text.begin(), text.end(), [](char c) {
+      return std::isxdigit(static_cast<unsigned char>(c)) != 0 || c == ':' || c == '.';
+    });
+    if (!looks_like_ipv6) {
+      problem = quoted + ": neither host:port:weight nor an IPv6 address";
+      return std::nullopt;
+    }
     address.host = std::string(text);
     return address;
   }

@@ -3,7 +3,10 @@
 //
 //   "host", "host:port", "10.0.0.1:11211", "[::1]:11211", "[::1]", "::1",
 //   "/run/memcached.sock", "unix:/run/memcached.sock"
-// Port 11211 when none is given. Pure; safe from any thread.
+//   "host:port:weight", "[::1]:port:weight"   (pylibmc's weights)
+//   "host[:port] alias"                       (libmc's alias: the server's
+//                                              name on the continuum)
+// Port 11211 when none is given; weight 1. Pure; safe from any thread.
 #pragma once
 
 #include <cstdint>

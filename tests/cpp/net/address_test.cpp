@@ -53,6 +53,32 @@ TEST(AddressTest, UnixPathsWithAndWithoutPrefix) {
   EXPECT_EQ(parse_ok("unix:/run/mc.sock").name(), "/run/mc.sock");
 }
 
+TEST(AddressTest, PylibmcWeights) {
+  const Address address = parse_ok("cache1:11311:3");
+  EXPECT_EQ(address.host, "cache1");
+  EXPECT_EQ(address.port, 11311);
+  EXPECT_EQ(address.weight, 3u);
+  EXPECT_EQ(parse_ok("[::1]:11311:2").weight, 2u);
+  EXPECT_EQ(parse_ok("[::1]:11311:2").port, 11311);
+  EXPECT_EQ(parse_ok("cache1:11311").weight, 1u);
+}
+
+TEST(AddressTest, TwoColonIpv6LiteralsAreNotWeights) {
+  EXPECT_EQ(parse_ok("fe80::1").host, "fe80::1");
+  EXPECT_EQ(parse_ok("::1").host, "::1");
+  EXPECT_EQ(parse_ok("::1").weight, 1u);
+}
+
+TEST(AddressTest, LibmcAliasesFollowASpace) {
+  const Address address = parse_ok("10.0.0.1:11212 cache-a");
+  EXPECT_EQ(address.host, "10.0.0.1");
+  EXPECT_EQ(address.port, 11212);
+  EXPECT_EQ(address.alias, "cache-a");
+  EXPECT_EQ(parse_ok("cache1 alias").port, 11211);
+  EXPECT_NE(parse_problem("cache1 two words").find("alias"), std::string::npos);
+  EXPECT_NE(parse_problem("cache1 ").find("alias"), std::string::npos);
+}
+
 TEST(AddressTest, BadFormsNameTheProblem) {
   EXPECT_NE(parse_problem("").find("empty"), std::string::npos);
   EXPECT_NE(parse_problem("host:0").find("port"), std::string::npos);
@@ -61,7 +87,8 @@ TEST(AddressTest, BadFormsNameTheProblem) {
   EXPECT_NE(parse_problem(":11211").find("missing host"), std::string::npos);
   EXPECT_NE(parse_problem("[::1").find("IPv6"), std::string::npos);
   EXPECT_NE(parse_problem("[::1]x").find("port"), std::string::npos);
-  EXPECT_NE(parse_problem("bad host").find("space"), std::string::npos);
+  EXPECT_NE(parse_problem("bad\thost").find("space"), std::string::npos);
+  EXPECT_NE(parse_problem("host:11211:x").find("server"), std::string::npos);
   EXPECT_NE(parse_problem("unix:").find("server"), std::string::npos);
 }
 
