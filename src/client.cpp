@@ -43,21 +43,75 @@ class Engine {
         .max_connections = options_.max_connections_per_server,
         .max_idle = options_.max_idle_connections_per_server,
     };
+    const engine::HealthOptions health_options{
+        .failure_limit = options_.failure_limit,
+        .retry_timeout = options_.retry_timeout,
+        .dead_timeout = options_.dead_timeout,
+    };
     for (net::Address& address : parse_addresses(options_)) {
-      servers_.push_back(
-          std::make_unique<engine::Server>(std::move(address), connection_options, pool_options));
+      servers_.push_back(std::make_unique<engine::Server>(std::move(address), connection_options,
+                                                          pool_options, health_options));
+    }
+    if (options_.dead_server_policy == "error") {
+      policy_ = DeadServerPolicy::error;
+    } else if (options_.dead_server_policy == "failover") {
+      policy_ = DeadServerPolicy::failover;
+    } else if (options_.dead_server_policy == "auto_eject") {
+      policy_ = DeadServerPolicy::auto_eject;
+    } else {
+      throw std::invalid_argument("fastmc::Client: unknown dead_server_policy \"" +
+                                  options_.dead_server_policy +
+                                  "\" (error, failover or auto_eject)");
     }
   }
 
   const ClientOptions& options() const noexcept { return options_; }
   std::size_t server_count() const noexcept { return servers_.size(); }
   engine::Server& server(std::size_t index) noexcept { return *servers_[index]; }
+  // The server `key` belongs to when every server is up.
   std::size_t server_index_for(std::string_view key) const noexcept {
     return router_.server_for_key(key);
+  }
+  // The server a call sends `key` to now: its own while it admits calls,
+  // otherwise as dead_server_policy says; nullopt when the call must fail
+  // fast (policy "error", or no live server).
+  std::optional<std::size_t> route(std::string_view key,
+                                   engine::ServerHealth::Clock::time_point now) {
+    const std::size_t home = router_.server_for_key(key);
+    if (servers_[home]->health().admits(now)) return home;
+    const auto is_live = [&](std::size_t index) { return servers_[index]->health().admits(now); };
+    switch (policy_) {
+      case DeadServerPolicy::error: return std::nullopt;
+      case DeadServerPolicy::failover: return router_.live_server_for_key(key, is_live);
+      case DeadServerPolicy::auto_eject: {
+        const std::shared_ptr<const routing::Router> live = live_router(is_live);
+        if (!live) return std::nullopt;
+        return live->server_for_key(key);
+      }
+    }
+    return std::nullopt;
   }
   net::Deadline new_deadline() const noexcept { return net::Deadline::after(options_.timeout); }
 
  private:
+  enum class DeadServerPolicy : std::uint8_t { error, failover, auto_eject };
+
+  // libmemcached's auto_eject: the placement rebuilt over the live servers,
+  // cached until the set of live servers changes.
+  template <class IsLive>
+  std::shared_ptr<const routing::Router> live_router(const IsLive& is_live) {
+    std::vector<bool> live(servers_.size());
+    for (std::size_t i = 0; i < live.size(); ++i) live[i] = is_live(i);
+    std::lock_guard lock(live_router_mutex_);
+    if (live != live_router_mask_) {
+      std::optional<routing::Router> rebuilt = router_.live_subset(is_live);
+      live_router_ =
+          rebuilt ? std::make_shared<const routing::Router>(std::move(*rebuilt)) : nullptr;
+      live_router_mask_ = std::move(live);
+    }
+    return live_router_;
+  }
+
   static std::vector<net::Address> parse_addresses(const ClientOptions& options) {
     if (options.servers.empty()) throw std::invalid_argument("fastmc::Client: no servers given");
     std::vector<net::Address> addresses;
@@ -91,6 +145,10 @@ class Engine {
   ClientOptions options_;
   std::vector<std::unique_ptr<engine::Server>> servers_;
   routing::Router router_;
+  DeadServerPolicy policy_ = DeadServerPolicy::error;
+  std::mutex live_router_mutex_;
+  std::vector<bool> live_router_mask_;
+  std::shared_ptr<const routing::Router> live_router_;
 };
 
 // The leases behind a FetchedItems and where each hit is.
@@ -103,6 +161,7 @@ class FetchState {
   };
   std::vector<Lease> leases;
   std::vector<Hit> hits;
+  std::vector<Error> failures;  // servers that failed in a call that went to several
 };
 
 namespace {
@@ -121,6 +180,7 @@ std::unique_ptr<FetchState> take_fetch_state() {
 void recycle_fetch_state(std::unique_ptr<FetchState> state) noexcept {
   state->leases.clear();  // gives the connections back first
   state->hits.clear();
+  state->failures.clear();
   if (!spare_fetch_state) spare_fetch_state = std::move(state);
 }
 
@@ -163,6 +223,36 @@ Error connection_error(const engine::Server& server, const net::Connection& conn
   text += ": ";
   text += connection.failure_detail();
   return Error{errc_for(connection.failure()), server.name(), with_server(server, text)};
+}
+
+Error server_down_error(const engine::Server& server) {
+  return Error{Errc::server_down, server.name(),
+               with_server(server,
+                           "server_down: marked down after repeated failures; retried "
+                           "after retry_timeout")};
+}
+
+// Counts a connection's outcome toward its server's health.
+void record_outcome(engine::Server& server, const net::Connection& connection) {
+  if (connection.failure() == net::ConnectionFailure::none) {
+    server.health().record_success();
+  } else if (connection.failure() != net::ConnectionFailure::abandoned) {
+    server.health().record_failure(engine::ServerHealth::Clock::now());
+  }
+}
+
+// True iff the error means the server could not be used, as opposed to the
+// server's own answer (a SERVER_ERROR, a bad key): a read may then be a miss.
+bool is_server_failure(const Error& error) noexcept {
+  switch (error.code) {
+    case Errc::connect_failed:
+    case Errc::connect_timeout:
+    case Errc::timed_out:
+    case Errc::connection_closed:
+    case Errc::protocol_error:
+    case Errc::server_down: return true;
+    default: return false;
+  }
 }
 
 Error pool_timeout_error(const engine::Server& server) {
@@ -247,19 +337,31 @@ bool is_stale_connection(const net::Connection& connection) noexcept {
 // requests, `interpret` turns the replies into the result. A request marked
 // idempotent is sent once more on a fresh connection when a reused one turns
 // out to be stale, so the first call after a server restart does not fail.
-template <class Prepare, class Interpret>
+struct IgnoreFailure {
+  void operator()(const net::Connection&) const noexcept {}
+};
+
+template <class Prepare, class Interpret, class OnFailure = IgnoreFailure>
 auto exchange_with(engine::Server& server, net::Deadline deadline, bool idempotent,
-                   Prepare&& prepare, Interpret&& interpret)
+                   Prepare&& prepare, Interpret&& interpret, OnFailure&& on_failure = {})
     -> decltype(interpret(std::declval<Lease&>())) {
   Lease lease = server.pool().lease(deadline);
   if (!lease) return pool_timeout_error(server);
   for (int attempt = 0;; ++attempt) {
     net::Connection& connection = *lease;
-    if (!connection.ensure_open(deadline)) return connection_error(server, connection);
+    if (!connection.ensure_open(deadline)) {
+      record_outcome(server, connection);
+      return connection_error(server, connection);
+    }
     connection.begin_exchange();
     prepare(connection);
-    if (connection.run(deadline)) return interpret(lease);
+    if (connection.run(deadline)) {
+      record_outcome(server, connection);
+      return interpret(lease);
+    }
     if (!(idempotent && attempt == 0 && is_stale_connection(connection))) {
+      record_outcome(server, connection);
+      on_failure(connection);
       return connection_error(server, connection);
     }
   }
@@ -285,47 +387,75 @@ struct ServerCall {
 // the order given; a failure on one does not stop the others.
 template <class Prepare>
 std::vector<ServerCall> run_on_servers(Engine& engine, std::span<const std::size_t> servers,
-                                       net::Deadline deadline, Prepare&& prepare) {
+                                       net::Deadline deadline, bool idempotent, Prepare&& prepare) {
   std::vector<ServerCall> calls;
   calls.reserve(servers.size());
+  for (const std::size_t index : servers) calls.push_back(ServerCall{index, {}, std::nullopt});
   std::vector<net::Connection*> connections;
   connections.reserve(servers.size());
-  for (const std::size_t index : servers) {
-    ServerCall& call = calls.emplace_back(ServerCall{index, {}, std::nullopt});
-    engine::Server& server = engine.server(index);
-    call.lease = server.pool().lease(deadline);
-    if (!call.lease) {
-      call.error = pool_timeout_error(server);
-    } else if (!call.lease->ensure_open(deadline)) {
-      call.error = connection_error(server, *call.lease);
-    } else {
-      call.lease->begin_exchange();
-      prepare(call);
-      connections.push_back(call.lease.get());
+  // A second round re-sends an idempotent request on a fresh connection for
+  // each server whose pooled connection turned out stale (see exchange_with).
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    connections.clear();
+    for (ServerCall& call : calls) {
+      if (attempt > 0 && !(idempotent && call.error && is_stale_connection(*call.lease))) continue;
+      engine::Server& server = engine.server(call.server);
+      call.error.reset();
+      if (!call.lease) call.lease = server.pool().lease(deadline);
+      if (!call.lease) {
+        call.error = pool_timeout_error(server);
+      } else if (!call.lease->ensure_open(deadline)) {
+        record_outcome(server, *call.lease);
+        call.error = connection_error(server, *call.lease);
+      } else {
+        call.lease->begin_exchange();
+        prepare(call);
+        connections.push_back(call.lease.get());
+      }
     }
-  }
-  engine::run_exchanges(connections, deadline);
-  for (ServerCall& call : calls) {
-    if (!call.error && call.lease->failure() != net::ConnectionFailure::none) {
-      call.error = connection_error(engine.server(call.server), *call.lease);
+    if (connections.empty()) break;
+    engine::run_exchanges(connections, deadline);
+    for (ServerCall& call : calls) {
+      if (call.error || std::find(connections.begin(), connections.end(), call.lease.get()) ==
+                            connections.end()) {
+        continue;
+      }
+      if (attempt == 0 && idempotent && is_stale_connection(*call.lease)) {
+        call.error = connection_error(engine.server(call.server), *call.lease);
+        continue;  // counted when the retry settles it
+      }
+      record_outcome(engine.server(call.server), *call.lease);
+      if (call.lease->failure() != net::ConnectionFailure::none) {
+        call.error = connection_error(engine.server(call.server), *call.lease);
+      }
     }
   }
   return calls;
 }
 
-// The servers that hold at least one item, and each one's items (indexes
-// into the caller's list, in order).
+// The servers that get at least one item, each one's items (indexes into
+// the caller's list, in order), and the items no server takes now (their
+// server is down and the policy sends them nowhere).
 struct ItemsByServer {
   std::vector<std::size_t> servers;
   std::vector<std::vector<std::size_t>> items;  // indexed by server
+  std::vector<std::size_t> unroutable;
+  std::vector<std::size_t> unroutable_servers;  // the home server of each, for its error
 };
 
 template <class KeyOf>
-ItemsByServer group_by_server(const Engine& engine, std::size_t item_count, KeyOf&& key_of) {
+ItemsByServer group_by_server(Engine& engine, std::size_t item_count, KeyOf&& key_of) {
   ItemsByServer groups;
   groups.items.resize(engine.server_count());
+  const auto now = engine::ServerHealth::Clock::now();
   for (std::size_t i = 0; i < item_count; ++i) {
-    groups.items[engine.server_index_for(key_of(i))].push_back(i);
+    const std::string_view key = key_of(i);
+    if (const std::optional<std::size_t> server = engine.route(key, now)) {
+      groups.items[*server].push_back(i);
+    } else {
+      groups.unroutable.push_back(i);
+      groups.unroutable_servers.push_back(engine.server_index_for(key));
+    }
   }
   for (std::size_t server = 0; server < groups.items.size(); ++server) {
     if (!groups.items[server].empty()) groups.servers.push_back(server);
@@ -418,6 +548,11 @@ FetchedItems::~FetchedItems() {
 
 std::size_t FetchedItems::size() const noexcept { return state_ ? state_->hits.size() : 0; }
 
+std::span<const Error> FetchedItems::failures() const noexcept {
+  if (!state_) return {};
+  return state_->failures;
+}
+
 ItemView FetchedItems::operator[](std::size_t index) const noexcept {
   const FetchState::Hit hit = state_->hits[index];
   const protocol::Reply reply = state_->leases[hit.lease]->reply(hit.reply);
@@ -465,42 +600,61 @@ Result<FetchedItems> Client::fetch(std::span<const std::string_view> keys, Fetch
   FetchState& state = *items.state_;
   const protocol::RetrievalCommand command = retrieval_command(options);
   const net::Deadline deadline = engine_->new_deadline();
+  const bool miss_on_error = engine_->options().miss_on_error;
 
   if (engine_->server_count() == 1) {
     engine::Server& server = engine_->server(0);
-    std::optional<Error> failure = exchange_with(
-        server, deadline, true,
-        [&](net::Connection& connection) {
-          append_retrievals(connection, command, options.ttl, keys);
-          connection.set_value_sink(value_sink(options));
-        },
-        [&](Lease& lease) -> std::optional<Error> {
-          return collect_hits(server, lease, keys, {}, state);
-        });
-    if (failure) return std::move(*failure);
+    std::optional<Error> failure;
+    if (!server.health().admits(engine::ServerHealth::Clock::now())) {
+      failure = server_down_error(server);
+    } else {
+      failure = exchange_with(
+          server, deadline, true,
+          [&](net::Connection& connection) {
+            append_retrievals(connection, command, options.ttl, keys);
+            connection.set_value_sink(value_sink(options));
+          },
+          [&](Lease& lease) -> std::optional<Error> {
+            return collect_hits(server, lease, keys, {}, state);
+          });
+    }
+    if (!failure) return items;
+    if (!(miss_on_error && is_server_failure(*failure))) return std::move(*failure);
+    state.failures.push_back(std::move(*failure));
     return items;
   }
 
   // Several servers: group the keys, start every server's exchange, then
-  // read all replies together.
+  // read all replies together. A server that fails costs only its own keys
+  // (they are misses, and the failure is in failures()); the call fails only
+  // when no server answered.
   const ItemsByServer groups =
       group_by_server(*engine_, keys.size(), [&](std::size_t i) { return keys[i]; });
+  for (const std::size_t server : groups.unroutable_servers) {
+    state.failures.push_back(server_down_error(engine_->server(server)));
+  }
   std::vector<std::vector<std::string_view>> keys_by_server(engine_->server_count());
   for (const std::size_t server : groups.servers) {
     for (const std::size_t i : groups.items[server]) keys_by_server[server].push_back(keys[i]);
   }
   std::vector<ServerCall> calls =
-      run_on_servers(*engine_, groups.servers, deadline, [&](ServerCall& call) {
+      run_on_servers(*engine_, groups.servers, deadline, true, [&](ServerCall& call) {
         append_retrievals(*call.lease, command, options.ttl, keys_by_server[call.server]);
         call.lease->set_value_sink(value_sink(options));
       });
+  std::size_t answered = 0;
   for (ServerCall& call : calls) {
-    if (call.error) return std::move(*call.error);
-    if (auto error = collect_hits(engine_->server(call.server), call.lease,
-                                  keys_by_server[call.server], groups.items[call.server], state)) {
-      return std::move(*error);
+    if (!call.error) {
+      call.error = collect_hits(engine_->server(call.server), call.lease,
+                                keys_by_server[call.server], groups.items[call.server], state);
+    }
+    if (call.error) {
+      state.failures.push_back(std::move(*call.error));
+    } else {
+      ++answered;
     }
   }
+  if (answered == 0 && !miss_on_error) return std::move(state.failures.front());
   return items;
 }
 
@@ -557,7 +711,9 @@ auto single_key_call(Engine& engine, std::string_view key, TextReplyKind kind, b
                      Prepare&& prepare, Interpret&& interpret)
     -> decltype(interpret(std::declval<const protocol::Reply&>())) {
   if (auto error = check_key(engine, key)) return std::move(*error);
-  engine::Server& server = engine.server(engine.server_index_for(key));
+  const std::optional<std::size_t> index = engine.route(key, engine::ServerHealth::Clock::now());
+  if (!index) return server_down_error(engine.server(engine.server_index_for(key)));
+  engine::Server& server = engine.server(*index);
   return exchange_with(
       server, engine.new_deadline(), idempotent,
       [&](net::Connection& connection) {
@@ -677,9 +833,10 @@ namespace {
 // item order per server. `append(out, item_index)` encodes one item.
 template <class Append, class OnReply>
 std::optional<Error> pipeline(Engine& engine, const ItemsByServer& groups, net::Deadline deadline,
-                              TextReplyKind kind, Append&& append, OnReply&& on_reply) {
+                              TextReplyKind kind, bool idempotent, Append&& append,
+                              OnReply&& on_reply) {
   std::vector<ServerCall> calls =
-      run_on_servers(engine, groups.servers, deadline, [&](ServerCall& call) {
+      run_on_servers(engine, groups.servers, deadline, idempotent, [&](ServerCall& call) {
         for (const std::size_t item : groups.items[call.server]) {
           append(call.lease->requests(), item);
           call.lease->expect(kind);
@@ -707,13 +864,22 @@ Result<bool> speaks_meta(Engine& engine, engine::Server& server, net::Deadline d
     case Support::no: return false;
     case Support::unknown: break;
   }
+  bool closed_on_probe = false;
   Result<bool> known = exchange_with(
       server, deadline, true,
       [](net::Connection& connection) {
         protocol::append_meta_noop_request(connection.requests());
         connection.expect_meta();
       },
-      [](Lease& lease) -> Result<bool> { return lease->reply(0).status == ReplyStatus::noop; });
+      [](Lease& lease) -> Result<bool> { return lease->reply(0).status == ReplyStatus::noop; },
+      [&](const net::Connection& connection) {
+        // twemproxy closes the connection on a command it does not know
+        // rather than answering ERROR: a server that accepted the connection
+        // and dropped it at `mn` does not speak meta.
+        closed_on_probe = connection.failure() == net::ConnectionFailure::closed_by_server ||
+                          connection.failure() == net::ConnectionFailure::reset;
+      });
+  if (!known && closed_on_probe) known = false;
   if (known) server.set_meta_support(*known ? Support::yes : Support::no);
   return known;
 }
@@ -731,6 +897,18 @@ Result<std::vector<std::size_t>> Client::set_many(std::span<const Entry> entries
   const net::Deadline deadline = engine_->new_deadline();
   const ItemsByServer groups =
       group_by_server(*engine_, entries.size(), [&](std::size_t i) { return entries[i].key; });
+  // A server that fails costs only its own entries, which are reported as
+  // not stored; the call fails only when no server answered.
+  failed = groups.unroutable;
+  std::optional<Error> first_failure;
+  if (!groups.unroutable.empty()) {
+    first_failure = server_down_error(engine_->server(groups.unroutable_servers.front()));
+  }
+  std::size_t answered = 0;
+  const auto server_failed = [&](Error error, const std::vector<std::size_t>& items) {
+    failed.insert(failed.end(), items.begin(), items.end());
+    if (!first_failure) first_failure = std::move(error);
+  };
 
   // Servers that speak meta get one quiet pipeline: each ms answers only if
   // it fails, tagged with its position as the opaque, and a closing mn says
@@ -741,13 +919,16 @@ Result<std::vector<std::size_t>> Client::set_many(std::span<const Entry> entries
   text.items.resize(engine_->server_count());
   for (const std::size_t server : groups.servers) {
     Result<bool> uses_meta = speaks_meta(*engine_, engine_->server(server), deadline);
-    if (!uses_meta) return std::move(uses_meta.error());
+    if (!uses_meta) {
+      server_failed(std::move(uses_meta.error()), groups.items[server]);
+      continue;
+    }
     ItemsByServer& side = *uses_meta ? meta : text;
     side.servers.push_back(server);
     side.items[server] = groups.items[server];
   }
   std::vector<ServerCall> calls =
-      run_on_servers(*engine_, meta.servers, deadline, [&](ServerCall& call) {
+      run_on_servers(*engine_, meta.servers, deadline, true, [&](ServerCall& call) {
         const std::vector<std::size_t>& items = meta.items[call.server];
         char opaque[protocol::kMaxDecimalSize];
         for (std::size_t position = 0; position < items.size(); ++position) {
@@ -763,8 +944,11 @@ Result<std::vector<std::size_t>> Client::set_many(std::span<const Entry> entries
         call.lease->expect_meta_pipeline();
       });
   for (ServerCall& call : calls) {
-    if (call.error) return std::move(*call.error);
     const std::vector<std::size_t>& items = meta.items[call.server];
+    if (call.error) {
+      server_failed(std::move(*call.error), items);
+      continue;
+    }
     if (call.lease->pipeline_had_error()) {
       // An error line names no request, so which entry failed is unknown:
       // store this server's entries again as text sets, whose replies are
@@ -773,34 +957,50 @@ Result<std::vector<std::size_t>> Client::set_many(std::span<const Entry> entries
       text.items[call.server] = items;
       continue;
     }
-    for (std::size_t r = 0; r < call.lease->reply_count(); ++r) {
+    const std::size_t failed_before = failed.size();
+    bool out_of_step = false;
+    for (std::size_t r = 0; r < call.lease->reply_count() && !out_of_step; ++r) {
       const protocol::Reply reply = call.lease->reply(r);
       if (reply.status == ReplyStatus::noop) continue;
       std::uint64_t position = 0;
-      if (!protocol::parse_decimal(reply.opaque, position) || position >= items.size()) {
-        call.lease->fail(net::ConnectionFailure::unexpected_reply,
-                         "meta reply with an opaque no request carried");
-        return connection_error(engine_->server(call.server), *call.lease);
-      }
-      failed.push_back(items[position]);
+      out_of_step = !protocol::parse_decimal(reply.opaque, position) || position >= items.size();
+      if (!out_of_step) failed.push_back(items[position]);
     }
+    if (out_of_step) {
+      failed.resize(failed_before);
+      call.lease->fail(net::ConnectionFailure::unexpected_reply,
+                       "meta reply with an opaque no request carried");
+      server_failed(connection_error(engine_->server(call.server), *call.lease), items);
+      continue;
+    }
+    ++answered;
   }
   calls.clear();  // gives the connections back before the text pass leases again
 
-  if (!text.servers.empty()) {
-    std::optional<Error> error = pipeline(
-        *engine_, text, deadline, TextReplyKind::storage,
-        [&](protocol::RequestBuffer& out, std::size_t i) {
+  std::vector<ServerCall> text_calls =
+      run_on_servers(*engine_, text.servers, deadline, true, [&](ServerCall& call) {
+        for (const std::size_t i : text.items[call.server]) {
           const Entry& entry = entries[i];
-          protocol::append_storage_request(out, protocol::StorageCommand::set, entry.key,
-                                           entry.options.flags, entry.options.ttl, entry.value, 0,
-                                           false);
-        },
-        [&](engine::Server&, std::size_t i, const protocol::Reply& reply) {
-          if (reply.status != ReplyStatus::stored) failed.push_back(i);
-        });
-    if (error) return std::move(*error);
+          protocol::append_storage_request(call.lease->requests(), protocol::StorageCommand::set,
+                                           entry.key, entry.options.flags, entry.options.ttl,
+                                           entry.value, 0, false);
+          call.lease->expect(TextReplyKind::storage);
+        }
+      });
+  for (ServerCall& call : text_calls) {
+    const std::vector<std::size_t>& items = text.items[call.server];
+    if (call.error) {
+      server_failed(std::move(*call.error), items);
+      continue;
+    }
+    ++answered;
+    for (std::size_t r = 0; r < call.lease->reply_count(); ++r) {
+      if (call.lease->reply(r).status != ReplyStatus::stored) {
+        failed.push_back(items[call.lease->reply_request(r)]);
+      }
+    }
   }
+  if (answered == 0 && first_failure) return std::move(*first_failure);
   std::sort(failed.begin(), failed.end());
   return failed;
 }
@@ -814,8 +1014,13 @@ Result<std::size_t> Client::remove_many(std::span<const std::string_view> keys) 
   std::optional<Error> first_error;
   const ItemsByServer groups =
       group_by_server(*engine_, keys.size(), [&](std::size_t i) { return keys[i]; });
+  // A delete that did not happen leaves stale data behind: any server that
+  // fails fails the call (the count could not say which keys remain).
+  if (!groups.unroutable_servers.empty()) {
+    return server_down_error(engine_->server(groups.unroutable_servers.front()));
+  }
   std::optional<Error> error = pipeline(
-      *engine_, groups, engine_->new_deadline(), TextReplyKind::deletion,
+      *engine_, groups, engine_->new_deadline(), TextReplyKind::deletion, false,
       [&](protocol::RequestBuffer& out, std::size_t i) {
         protocol::append_delete_request(out, keys[i], false);
       },
@@ -840,7 +1045,7 @@ template <class Prepare, class OnServer>
 void each_server(Engine& engine, Prepare&& prepare, OnServer&& on_server) {
   std::vector<std::size_t> servers(engine.server_count());
   for (std::size_t i = 0; i < servers.size(); ++i) servers[i] = i;
-  std::vector<ServerCall> calls = run_on_servers(engine, servers, engine.new_deadline(),
+  std::vector<ServerCall> calls = run_on_servers(engine, servers, engine.new_deadline(), true,
                                                  [&](ServerCall& call) { prepare(*call.lease); });
   for (ServerCall& call : calls) on_server(engine.server(call.server), call.lease, call.error);
 }

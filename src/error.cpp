@@ -16,6 +16,7 @@ std::string_view name_of(Errc code) noexcept {
     case Errc::invalid_argument: return "invalid_argument";
     case Errc::value_too_large: return "value_too_large";
     case Errc::no_servers: return "no_servers";
+    case Errc::server_down: return "server_down";
   }
   return "unknown";
 }

@@ -93,6 +93,10 @@ class FetchedItems {
 
   std::size_t size() const noexcept;
   bool empty() const noexcept { return size() == 0; }
+  // The servers that failed or were down during a fetch that went to several
+  // (their keys are absent, as misses), or under miss_on_error; empty when
+  // every server answered.
+  std::span<const Error> failures() const noexcept;
   // Requires: index < size().
   ItemView operator[](std::size_t index) const noexcept;
 
@@ -140,7 +144,10 @@ class Client {
   Result<std::optional<Item>> gats(std::string_view key, std::int64_t ttl);
 
   // Fetches every key with one request per server, all servers at once,
-  // under one deadline. Keys are sent as given, duplicates included.
+  // under one deadline. Keys are sent as given, duplicates included. When
+  // the keys span several servers and some fail, their keys are missing and
+  // FetchedItems::failures() names the servers; the call fails only when no
+  // server answered (never, under miss_on_error).
   Result<FetchedItems> fetch(std::span<const std::string_view> keys, FetchOptions options = {});
   Result<FetchedItems> fetch(std::string_view key, FetchOptions options = {});
   // Owning forms of fetch: key -> item, misses absent.
@@ -158,12 +165,14 @@ class Client {
                          StoreOptions options = {});
   // Stores every entry, pipelined: one write and one read per server, all
   // servers at once. Returns the indexes of the entries that were not
-  // stored, in increasing order. A server failure fails the whole call.
+  // stored, in increasing order, those of failed or down servers included;
+  // the call fails only when no server answered.
   Result<std::vector<std::size_t>> set_many(std::span<const Entry> entries);
 
   // memcached's delete (a C++ keyword). true iff the key existed.
   Result<bool> remove(std::string_view key);
-  // Deletes every key, pipelined; returns how many existed.
+  // Deletes every key, pipelined; returns how many existed. Any server that
+  // fails or is down fails the call: the count could not say which keys remain.
   Result<std::size_t> remove_many(std::span<const std::string_view> keys);
 
   // Arithmetic on a decimal value; an empty optional when the key is missing.

@@ -24,6 +24,7 @@ enum class Errc : std::uint8_t {
   invalid_argument,   // another argument is out of range
   value_too_large,    // the server or the client's limit refused the value's size
   no_servers,         // the client has no server to send the key to
+  server_down,        // the key's server is down (failure_limit reached) and not yet retried
 };
 
 // A short stable name for the cause: "connect_timeout", "timed_out", ...

@@ -46,6 +46,26 @@ struct ClientOptions {
   bool tcp_nodelay = true;
   // Accept key bytes >= 0x80 (UTF-8) in the text protocol.
   bool allow_non_ascii_keys = true;
+  // Consecutive failures (a refused or timed-out connect, a timeout, a
+  // reset; never a miss or an error reply) that take a server down; zero
+  // never does. Calls to a down server fail fast or go elsewhere (see
+  // dead_server_policy) instead of each waiting out the timeout.
+  std::uint32_t failure_limit = 2;
+  // How long a down server is left alone before calls probe it again.
+  std::chrono::milliseconds retry_timeout{1000};
+  // When non-zero, how long a server that reached failure_limit stays down
+  // instead of retry_timeout (libmemcached's dead_timeout).
+  std::chrono::milliseconds dead_timeout{0};
+  // Where a key whose server is down goes: "error" (the call fails fast with
+  // Errc::server_down), "failover" (to the next live server by the
+  // distribution's own rule: libmc's continuum walk, pymemcache's best live
+  // score, python-memcached's rehash; modula has none and fails), or
+  // "auto_eject" (libmemcached: the placement is rebuilt without the down
+  // servers, so their keys move, and move back when they return).
+  std::string dead_server_policy = "error";
+  // Reads answer a miss instead of an error when the key's server fails or
+  // is down (pymemcache's ignore_exc). Writes still report their failure.
+  bool miss_on_error = false;
   // Use the meta protocol where it is faster and the server speaks it
   // (memcached 1.6+, asked once per server with `mn`): set_many is then one
   // quiet pipeline that answers only for the entries that fail.

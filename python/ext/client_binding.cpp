@@ -210,7 +210,9 @@ void register_client(nb::module_& module) {
              double connect_timeout, nb::object serde, std::size_t max_value_size,
              std::size_t max_connections_per_server, std::size_t max_idle_connections_per_server,
              bool tcp_nodelay, bool allow_non_ascii_keys, bool meta_protocol,
-             std::string distribution, std::string hash) {
+             std::string distribution, std::string hash, std::uint32_t failure_limit,
+             double retry_timeout, double dead_timeout, std::string dead_server_policy,
+             bool miss_on_error) {
             ClientOptions options{
                 .servers = std::move(servers),
                 .distribution = std::move(distribution),
@@ -222,6 +224,11 @@ void register_client(nb::module_& module) {
                 .max_idle_connections_per_server = max_idle_connections_per_server,
                 .tcp_nodelay = tcp_nodelay,
                 .allow_non_ascii_keys = allow_non_ascii_keys,
+                .failure_limit = failure_limit,
+                .retry_timeout = to_milliseconds(retry_timeout, "retry_timeout"),
+                .dead_timeout = to_milliseconds(dead_timeout, "dead_timeout"),
+                .dead_server_policy = std::move(dead_server_policy),
+                .miss_on_error = miss_on_error,
                 .meta_protocol = meta_protocol,
             };
             new (self) NativeClient(std::move(options), std::move(serde));
@@ -230,7 +237,8 @@ void register_client(nb::module_& module) {
           "max_value_size"_a = 64 * 1024 * 1024, "max_connections_per_server"_a = 0,
           "max_idle_connections_per_server"_a = 8, "tcp_nodelay"_a = true,
           "allow_non_ascii_keys"_a = true, "meta_protocol"_a = true, "distribution"_a = "modula",
-          "hash"_a = "")
+          "hash"_a = "", "failure_limit"_a = 2, "retry_timeout"_a = 1.0, "dead_timeout"_a = 0.0,
+          "dead_server_policy"_a = "error", "miss_on_error"_a = false)
       .def_rw("serde", &NativeClient::serde)
       .def_prop_ro("servers", [](NativeClient& self) { return self.client.servers(); })
       .def(

@@ -50,7 +50,13 @@ class Client(_native.Client):
     ``(host, port[, weight])`` tuples (one, or a list). ``distribution`` and
     ``hash`` choose which server holds a key, as a peer client would
     (docs/routing.md): ``"modula"`` (libmemcached's default), ``"ketama"``,
-    ``"ketama_weighted"``, ``"libmc"``, ``"rendezvous"``, ... ``timeout`` bounds each whole call and
+    ``"ketama_weighted"``, ``"libmc"``, ``"rendezvous"``, ...
+    ``failure_limit`` consecutive failures take a server down for
+    ``retry_timeout`` seconds (``dead_timeout`` when set); meanwhile its keys
+    fail fast (``dead_server_policy="error"``), go to the next live server by
+    the distribution's rule (``"failover"``), or the placement is rebuilt
+    without it (``"auto_eject"``). ``miss_on_error`` turns read failures into
+    misses (pymemcache's ``ignore_exc``). ``timeout`` bounds each whole call and
     ``connect_timeout`` each connect, in seconds (0 = no limit). ``serde``
     handles values that are not bytes, str, int or bool: see ``fastmc.serde``.
     ``meta_protocol`` lets the client use memcached 1.6's meta commands where
@@ -74,6 +80,11 @@ class Client(_native.Client):
         meta_protocol: bool = True,
         distribution: str = "modula",
         hash: str = "",
+        failure_limit: int = 2,
+        retry_timeout: float = 1.0,
+        dead_timeout: float = 0.0,
+        dead_server_policy: str = "error",
+        miss_on_error: bool = False,
     ) -> None:
         super().__init__(
             normalize_servers(servers),
@@ -88,6 +99,11 @@ class Client(_native.Client):
             meta_protocol=meta_protocol,
             distribution=distribution,
             hash=hash,
+            failure_limit=failure_limit,
+            retry_timeout=retry_timeout,
+            dead_timeout=dead_timeout,
+            dead_server_policy=dead_server_policy,
+            miss_on_error=miss_on_error,
         )
 
     def __enter__(self) -> Client:

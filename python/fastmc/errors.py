@@ -77,6 +77,7 @@ CAUSES: dict[str, type[Error]] = {
     "invalid_argument": InvalidArgumentError,
     "value_too_large": ValueTooLargeError,
     "no_servers": NoServersError,
+    "server_down": ConnectionError,
 }
 
 __all__ = [
