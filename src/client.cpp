@@ -879,7 +879,19 @@ Result<bool> speaks_meta(Engine& engine, engine::Server& server, net::Deadline d
         closed_on_probe = connection.failure() == net::ConnectionFailure::closed_by_server ||
                           connection.failure() == net::ConnectionFailure::reset;
       });
-  if (!known && closed_on_probe) known = false;
+  if (!known && closed_on_probe) {
+    // Only if the server is alive: a text request on a fresh connection must
+    // get its answer, or the server crashed and the probe proved nothing.
+    Result<bool> alive = exchange_with(
+        server, deadline, true,
+        [](net::Connection& connection) {
+          protocol::append_version_request(connection.requests());
+          connection.expect(TextReplyKind::version);
+        },
+        [](Lease&) -> Result<bool> { return false; });
+    if (!alive) return std::move(alive.error());
+    known = false;
+  }
   if (known) server.set_meta_support(*known ? Support::yes : Support::no);
   return known;
 }

@@ -40,7 +40,7 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 __all__ = [
     "ExternalServer",
@@ -48,7 +48,11 @@ __all__ = [
     "MemcachedNotFoundError",
     "MemcachedServer",
     "MemcachedStartError",
+    "TwemproxyNotFoundError",
+    "TwemproxyServer",
+    "TwemproxyStartError",
     "find_memcached",
+    "find_nutcracker",
     "parse_server_list",
 ]
 
@@ -744,3 +748,476 @@ class ExternalServer:
 
     def __repr__(self) -> str:
         return f"<ExternalServer {self.address}>"
+
+
+# -- twemproxy ---------------------------------------------------------------------
+
+# nutcracker logs this when the listen or the stats port is taken, then exits 1.
+_NUTCRACKER_BIND_FAILURE_TEXT = "Address already in use"
+_NUTCRACKER_STATS_BIND_TEXT = "stats server addr"
+_NUTCRACKER_CONFIG_FILE_NAME = "nutcracker.yml"
+_NUTCRACKER_LOG_FILE_NAME = "nutcracker.log"
+_NUTCRACKER_PID_FILE_NAME = "nutcracker.pid"
+_NUTCRACKER_OUTPUT_FILE_NAME = "nutcracker.out"
+_TWEMPROXY_POOL_NAME = "fastmc"
+# /proc/net/tcp state of a listening socket.
+_TCP_LISTEN_STATE = "0A"
+
+
+class TwemproxyNotFoundError(RuntimeError):
+    """No nutcracker binary was found where ``find_nutcracker`` looks."""
+
+
+class TwemproxyStartError(RuntimeError):
+    """nutcracker exited or did not listen in time; the message holds its log."""
+
+
+def find_nutcracker(binary: str | None = None) -> str:
+    """Returns the path of the twemproxy (nutcracker) binary to run.
+
+    Looks, in order, at ``binary``, the ``FASTMC_NUTCRACKER`` environment
+    variable, ``nutcracker`` on ``PATH``, ``/usr/sbin/nutcracker`` and
+    ``/usr/bin/nutcracker``. Raises TwemproxyNotFoundError (naming the apt
+    package) iff none is an executable file.
+    """
+    explicit = binary or os.environ.get("FASTMC_NUTCRACKER")
+    if explicit:
+        resolved = shutil.which(explicit)
+        if resolved is None:
+            raise TwemproxyNotFoundError(
+                f"nutcracker binary {explicit!r} (from "
+                f"{'the binary argument' if binary else 'FASTMC_NUTCRACKER'}) is not an executable"
+            )
+        return resolved
+    for candidate in (shutil.which("nutcracker"), "/usr/sbin/nutcracker", "/usr/bin/nutcracker"):
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    raise TwemproxyNotFoundError(
+        "nutcracker not found (looked at FASTMC_NUTCRACKER, PATH, /usr/sbin and /usr/bin); "
+        "install it with `apt-get install nutcracker` or set FASTMC_NUTCRACKER to its path"
+    )
+
+
+def _nutcracker_server_entry(address: str, weight: int) -> str:
+    """One ``servers:`` line of nutcracker's YAML: ``host:port:weight`` or ``/path:weight``."""
+    if address.startswith("unix:") or address.startswith("/"):
+        return f"{address.removeprefix('unix:')}:{weight}"
+    host, separator, port = address.rpartition(":")
+    if not separator or not port.isdigit() or not host:
+        raise ValueError(f"twemproxy backend {address!r} is not HOST:PORT or a unix socket path")
+    if ":" in host or "[" in host:
+        # nutcracker 0.5's configuration parser rejects bracketed IPv6 addresses.
+        raise ValueError(f"twemproxy backend {address!r}: nutcracker takes no IPv6 address")
+    return f"{host}:{port}:{weight}"
+
+
+def _yaml_scalar(value: object) -> str:
+    """A configuration value as nutcracker's YAML reads it (booleans lower case)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    text = str(value)
+    if not text or any(char in text for char in ":#{}[],&*!|>'\"%@`\n") or text != text.strip():
+        escaped = text.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{escaped}"'
+    return text
+
+
+def _listening_socket_inodes(port: int) -> set[str] | None:
+    """Inodes of the TCP sockets listening on ``port`` (Linux /proc), or None without /proc."""
+    inodes: set[str] = set()
+    found_table = False
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as stream:
+                lines = stream.read().splitlines()[1:]
+        except OSError:
+            continue
+        found_table = True
+        for line in lines:
+            fields = line.split()
+            # fields: sl local_address rem_address st ... uid timeout inode
+            if (
+                len(fields) > 9
+                and fields[3] == _TCP_LISTEN_STATE
+                and int(fields[1].rsplit(":", 1)[1], 16) == port
+            ):
+                inodes.add(fields[9])
+    return inodes if found_table else None
+
+
+def _process_listens_on(pid: int, port: int) -> bool | None:
+    """Whether process ``pid`` owns a socket listening on ``port``; None if /proc cannot tell."""
+    listening = _listening_socket_inodes(port)
+    if listening is None:
+        return None
+    if not listening:
+        return False
+    try:
+        descriptors = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return None
+    for descriptor in descriptors:
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/{pid}/fd/{descriptor}")
+            if target.startswith("socket:[") and target[len("socket:[") : -1] in listening:
+                return True
+    return False
+
+
+def _nutcracker_log_problems(log: str) -> str:
+    """nutcracker's log without its start and exit banners, which every run writes."""
+    banners = ("started on pid", "run, rabbit run", "done, rabbit done")
+    return "\n".join(
+        line for line in log.splitlines() if line.strip() and not any(b in line for b in banners)
+    )
+
+
+class _ProxyPortTakenError(Exception):
+    """nutcracker could not bind one of the ports we chose for it."""
+
+    def __init__(self, message: str, stats_port: bool) -> None:
+        super().__init__(message)
+        self.stats_port = stats_port
+
+
+# Proxies that may still have a process; killed at interpreter exit.
+_live_proxies: weakref.WeakSet[TwemproxyServer] = weakref.WeakSet()
+
+
+@atexit.register
+def _stop_leaked_proxies() -> None:
+    for proxy in list(_live_proxies):
+        with contextlib.suppress(Exception):
+            proxy.close()
+
+
+class TwemproxyServer:
+    """One twemproxy (nutcracker) process in front of memcached servers, for tests.
+
+    nutcracker listens on a free loopback port and spreads keys over
+    ``servers`` (addresses as fastmc.Client takes them: ``"host:port"``,
+    ``"unix:/path"``); a client talks to ``address`` as to one memcached. The
+    configuration is one pool written to a private temporary folder, with
+    nutcracker's log next to it (``log_text()``). Like MemcachedServer, the
+    process is always killed: on ``stop()``/``close()``, at the end of a
+    ``with`` block, when the object is collected, at interpreter exit, and (from
+    the main thread, on Linux) when the parent process dies.
+
+    Arguments: ``servers`` (at least one), ``weights`` (one per server; default
+    1 each), ``hash`` and ``distribution`` (nutcracker's names: ``fnv1a_64``,
+    ``md5``, ``crc32``, ...; ``ketama``, ``modula``, ``random``), ``timeout``
+    (seconds nutcracker waits for a backend to connect or answer before it
+    answers ``SERVER_ERROR Connection timed out``; None waits forever, which is
+    nutcracker's own default), ``auto_eject_hosts`` (take a failing backend out
+    of the ring), ``extra_config`` (more pool keys, e.g.
+    ``{"server_connections": 2}``), ``port`` (None: a free one), ``host``,
+    ``binary`` (see ``find_nutcracker``), ``start_timeout`` (seconds to wait
+    for nutcracker to listen).
+
+    The address is fixed at the first start, so ``start()`` after ``kill()``
+    comes back on the same port. Thread-safety: as MemcachedServer.
+
+    Example::
+
+        with MemcachedCluster(3) as cluster, TwemproxyServer(cluster.addresses) as proxy:
+            client = fastmc.Client(proxy.address)
+    """
+
+    def __init__(
+        self,
+        servers: Sequence[str],
+        *,
+        weights: Sequence[int] | None = None,
+        hash: str = "fnv1a_64",
+        distribution: str = "ketama",
+        timeout: float | None = 0.5,
+        auto_eject_hosts: bool = False,
+        extra_config: Mapping[str, str | int | bool] | None = None,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        binary: str | None = None,
+        start_timeout: float = 10.0,
+    ) -> None:
+        if isinstance(servers, str):
+            servers = [servers]
+        if not servers:
+            raise ValueError("twemproxy needs at least one backend server")
+        if weights is not None and len(weights) != len(servers):
+            raise ValueError(f"{len(weights)} weights for {len(servers)} servers")
+        if timeout is not None and timeout <= 0:
+            raise ValueError("timeout must be positive (or None: no limit)")
+        if ":" in host:
+            raise ValueError("nutcracker 0.5 cannot listen on an IPv6 address")
+        self._binary = find_nutcracker(binary)
+        weights = weights if weights is not None else [1] * len(servers)
+        self._servers = list(servers)
+        self._server_entries = [
+            _nutcracker_server_entry(address, int(weight))
+            for address, weight in zip(servers, weights, strict=True)
+        ]
+        pool: dict[str, str | int | bool] = {
+            "hash": hash,
+            "distribution": distribution,
+            "auto_eject_hosts": auto_eject_hosts,
+        }
+        if timeout is not None:
+            # nutcracker counts milliseconds; round up so a tiny timeout is not "none".
+            pool["timeout"] = max(1, int(timeout * 1000 + 0.999))
+        pool.update(extra_config or {})
+        for reserved in ("listen", "servers"):
+            if reserved in pool:
+                raise ValueError(f"{reserved!r} is set by TwemproxyServer, not extra_config")
+        self._pool_settings = pool
+        self._host = host
+        self._port: int | None = port
+        self._stats_port: int | None = None
+        self._start_timeout = start_timeout
+        self._folder: str | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+
+    # -- addresses ---------------------------------------------------------------
+
+    @property
+    def address(self) -> str:
+        """``"HOST:PORT"`` of the proxy, as fastmc.Client takes it.
+
+        Requires: the proxy has been started at least once.
+        """
+        if self._port is None:
+            raise RuntimeError("the proxy has not been started yet")
+        return _format_address(self._host, self._port)
+
+    @property
+    def host(self) -> str:
+        return self._host
+
+    @property
+    def port(self) -> int | None:
+        """The proxy's TCP port (None before the first start)."""
+        return self._port
+
+    @property
+    def stats_port(self) -> int | None:
+        """nutcracker's own JSON statistics port on ``host`` (None until started)."""
+        return self._stats_port
+
+    @property
+    def servers(self) -> list[str]:
+        """The backend addresses, in the order given."""
+        return list(self._servers)
+
+    @property
+    def pid(self) -> int | None:
+        """The nutcracker process id while it runs, else None."""
+        return self._process.pid if self.is_running else None
+
+    @property
+    def is_running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    @property
+    def config_text(self) -> str:
+        """The YAML configuration the next start writes (after the port is chosen)."""
+        lines = [f"{_TWEMPROXY_POOL_NAME}:", f"  listen: {self._host}:{self._port or 0}"]
+        lines += [f"  {name}: {_yaml_scalar(value)}" for name, value in self._pool_settings.items()]
+        lines.append("  servers:")
+        lines += [f"    - {entry}" for entry in self._server_entries]
+        return "\n".join(lines) + "\n"
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def start(self) -> TwemproxyServer:
+        """Starts nutcracker and returns once it listens on ``address``.
+
+        nutcracker does not connect to the backends until a request needs them,
+        so a backend that is down is only noticed then (``SERVER_ERROR``).
+        Raises TwemproxyStartError (with nutcracker's log) if it exits or does
+        not listen within ``start_timeout``; RuntimeError if already running.
+        """
+        if self.is_running:
+            raise RuntimeError(f"nutcracker at {self.address} is already running")
+        self._ensure_folder()
+        choose_port = self._port is None
+        for attempt in range(_PORT_ATTEMPTS):
+            if choose_port:
+                self._port = _free_port(self._host)
+            # The statistics port is never part of the address: choose it afresh.
+            self._stats_port = _free_port(self._host)
+            try:
+                self._launch()
+                return self
+            except _ProxyPortTakenError as error:
+                if not choose_port and not error.stats_port:
+                    raise TwemproxyStartError(
+                        f"nutcracker cannot listen at {self.address}: {error}"
+                    ) from None
+                if attempt == _PORT_ATTEMPTS - 1:
+                    if choose_port:
+                        self._port = None
+                    raise TwemproxyStartError(
+                        f"nutcracker could not bind free ports on {self._host} "
+                        f"after {_PORT_ATTEMPTS} attempts: {error}"
+                    ) from None
+        raise AssertionError("unreachable")
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stops nutcracker with SIGTERM (SIGKILL after ``timeout`` s), waits, removes the folder.
+
+        The port is kept for a later ``start()``. Does nothing if not running.
+        """
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._forget_process()
+        self._remove_folder()
+
+    def close(self) -> None:
+        """Kills nutcracker (SIGKILL), waits for it and removes the private folder. Idempotent."""
+        self.kill()
+        self._remove_folder()
+
+    def kill(self) -> None:
+        """Kills nutcracker with SIGKILL (a crash) and waits for it to be gone.
+
+        Client connections are reset; the backends keep their items. The port
+        and folder are kept, so ``start()`` brings the proxy back on the same
+        address. Does nothing if not running.
+        """
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        self._forget_process()
+
+    def log_text(self) -> str:
+        """What nutcracker has logged (its ``-o`` file and its own output) so far."""
+        if self._folder is None:
+            return ""
+        parts = []
+        for name in (_NUTCRACKER_LOG_FILE_NAME, _NUTCRACKER_OUTPUT_FILE_NAME):
+            path = os.path.join(self._folder, name)
+            with contextlib.suppress(FileNotFoundError), open(path, "rb") as stream:
+                parts.append(stream.read().decode("utf-8", "replace"))
+        return "".join(parts)
+
+    def __enter__(self) -> TwemproxyServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        # A proxy the test forgot to stop; never leave the process behind.
+        with contextlib.suppress(Exception):
+            self.close()
+
+    def __repr__(self) -> str:
+        where = self.address if self._port is not None else "not started"
+        state = "running" if self.is_running else "stopped"
+        return f"<TwemproxyServer {where} -> {self._servers} {state}>"
+
+    # -- internals ---------------------------------------------------------------
+
+    def _forget_process(self) -> None:
+        self._process = None
+        _live_proxies.discard(self)
+
+    def _ensure_folder(self) -> None:
+        if self._folder is None or not os.path.isdir(self._folder):
+            self._folder = tempfile.mkdtemp(prefix="fastmc-twemproxy-")
+
+    def _remove_folder(self) -> None:
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
+            self._folder = None
+
+    def _path(self, name: str) -> str:
+        assert self._folder is not None
+        return os.path.join(self._folder, name)
+
+    def _launch(self) -> None:
+        """Runs nutcracker once on the current ports and waits until it listens.
+
+        Raises _ProxyPortTakenError iff nutcracker exited because a port was in use.
+        """
+        config_path = self._path(_NUTCRACKER_CONFIG_FILE_NAME)
+        with open(config_path, "w") as config:
+            config.write(self.config_text)
+        log_path = self._path(_NUTCRACKER_LOG_FILE_NAME)
+        # A fresh log per launch: an old bind failure must not be read as this one's.
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(log_path)
+        command = [
+            self._binary,
+            "--conf-file",
+            config_path,
+            "--output",
+            log_path,
+            "--pid-file",
+            self._path(_NUTCRACKER_PID_FILE_NAME),
+            "--stats-addr",
+            self._host,
+            "--stats-port",
+            str(self._stats_port),
+        ]
+        # A file, not a pipe: nutcracker must never block on a full pipe.
+        with open(self._path(_NUTCRACKER_OUTPUT_FILE_NAME), "wb") as output:
+            self._process = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                close_fds=True,
+                preexec_fn=_child_setup(None, False),
+            )
+        _live_proxies.add(self)
+        try:
+            self._wait_until_listening()
+        except BaseException:
+            self.kill()
+            raise
+
+    def _accepts_connections(self) -> bool:
+        try:
+            with _connect(self.address, timeout=0.25):
+                return True
+        except OSError:
+            return False
+
+    def _wait_until_listening(self) -> None:
+        assert self._process is not None and self._port is not None
+        process = self._process
+        deadline = time.monotonic() + self._start_timeout
+        delay = 0.002
+        while True:
+            exit_code = process.poll()
+            if exit_code is not None:
+                log = _nutcracker_log_problems(self.log_text())
+                if _NUTCRACKER_BIND_FAILURE_TEXT in log:
+                    raise _ProxyPortTakenError(log, _NUTCRACKER_STATS_BIND_TEXT in log)
+                raise TwemproxyStartError(
+                    f"nutcracker exited with status {exit_code} while starting at "
+                    f"{self.address} ({' '.join(process.args)}): {log or 'no log output'}"
+                )
+            # Our own process must own the listening socket: another one that
+            # took the port between our probe and nutcracker's bind would
+            # otherwise pass for the proxy.
+            owns = _process_listens_on(process.pid, self._port)
+            if owns is None:
+                # No /proc to ask: a connect accepted while nutcracker still runs.
+                owns = self._accepts_connections() and process.poll() is None
+            if owns:
+                return
+            if time.monotonic() > deadline:
+                raise TwemproxyStartError(
+                    f"nutcracker did not listen at {self.address} within {self._start_timeout} s: "
+                    f"{_nutcracker_log_problems(self.log_text()) or 'no log output'}"
+                )
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(delay)
+            delay = min(delay * 2, 0.05)
