@@ -28,11 +28,15 @@ using protocol::TextReplyKind;
 
 namespace detail {
 
+// One set of servers with its placement: immutable, so a call keeps a
+// consistent view (its server indexes and router agree) while the server
+// list is replaced under it. Servers are shared between successive sets, so
+// a server kept across a change keeps its pool and health.
 class Engine {
  public:
-  explicit Engine(ClientOptions options)
-      : options_(std::move(options)), router_(build_router(options_)) {
-    if (options_.servers.empty()) throw std::invalid_argument("fastmc::Client: no servers given");
+  Engine(const ClientOptions& options, const std::vector<std::string>& servers,
+         const Engine* previous)
+      : options_(options), router_(build_router(options, servers)) {
     const net::ConnectionOptions connection_options{
         .connect_timeout = options_.connect_timeout,
         .call_timeout = options_.timeout,
@@ -48,9 +52,12 @@ class Engine {
         .retry_timeout = options_.retry_timeout,
         .dead_timeout = options_.dead_timeout,
     };
-    for (net::Address& address : parse_addresses(options_)) {
-      servers_.push_back(std::make_unique<engine::Server>(std::move(address), connection_options,
-                                                          pool_options, health_options));
+    for (net::Address& address : parse_addresses(servers)) {
+      std::shared_ptr<engine::Server> kept = previous ? previous->find(address) : nullptr;
+      servers_.push_back(kept ? std::move(kept)
+                              : std::make_shared<engine::Server>(std::move(address),
+                                                                 connection_options, pool_options,
+                                                                 health_options));
     }
     if (options_.dead_server_policy == "error") {
       policy_ = DeadServerPolicy::error;
@@ -65,9 +72,17 @@ class Engine {
     }
   }
 
+  // The server with exactly this address (weight and alias included), if any.
+  std::shared_ptr<engine::Server> find(const net::Address& address) const {
+    for (const std::shared_ptr<engine::Server>& server : servers_) {
+      if (server->address() == address) return server;
+    }
+    return nullptr;
+  }
+
   const ClientOptions& options() const noexcept { return options_; }
   std::size_t server_count() const noexcept { return servers_.size(); }
-  engine::Server& server(std::size_t index) noexcept { return *servers_[index]; }
+  engine::Server& server(std::size_t index) const noexcept { return *servers_[index]; }
   // The server `key` belongs to when every server is up.
   std::size_t server_index_for(std::string_view key) const noexcept {
     return router_.server_for_key(key);
@@ -76,7 +91,7 @@ class Engine {
   // otherwise as dead_server_policy says; nullopt when the call must fail
   // fast (policy "error", or no live server).
   std::optional<std::size_t> route(std::string_view key,
-                                   engine::ServerHealth::Clock::time_point now) {
+                                   engine::ServerHealth::Clock::time_point now) const {
     const std::size_t home = router_.server_for_key(key);
     if (servers_[home]->health().admits(now)) return home;
     const auto is_live = [&](std::size_t index) { return servers_[index]->health().admits(now); };
@@ -99,7 +114,7 @@ class Engine {
   // libmemcached's auto_eject: the placement rebuilt over the live servers,
   // cached until the set of live servers changes.
   template <class IsLive>
-  std::shared_ptr<const routing::Router> live_router(const IsLive& is_live) {
+  std::shared_ptr<const routing::Router> live_router(const IsLive& is_live) const {
     std::vector<bool> live(servers_.size());
     for (std::size_t i = 0; i < live.size(); ++i) live[i] = is_live(i);
     std::lock_guard lock(live_router_mutex_);
@@ -112,10 +127,10 @@ class Engine {
     return live_router_;
   }
 
-  static std::vector<net::Address> parse_addresses(const ClientOptions& options) {
-    if (options.servers.empty()) throw std::invalid_argument("fastmc::Client: no servers given");
+  static std::vector<net::Address> parse_addresses(const std::vector<std::string>& servers) {
+    if (servers.empty()) throw std::invalid_argument("fastmc::Client: no servers given");
     std::vector<net::Address> addresses;
-    for (const std::string& text : options.servers) {
+    for (const std::string& text : servers) {
       std::string problem;
       std::optional<net::Address> address = net::parse_address(text, problem);
       if (!address) throw std::invalid_argument("fastmc::Client: " + problem);
@@ -124,7 +139,8 @@ class Engine {
     return addresses;
   }
 
-  static routing::Router build_router(const ClientOptions& options) {
+  static routing::Router build_router(const ClientOptions& options,
+                                      const std::vector<std::string>& servers) {
     routing::RouterOptions router_options;
     const auto kind = routing::distribution_kind_from_name(options.distribution);
     if (!kind) {
@@ -139,16 +155,45 @@ class Engine {
                                     "\" (see docs/routing.md)");
       }
     }
-    return routing::Router(routing::routing_servers(parse_addresses(options)), router_options);
+    return routing::Router(routing::routing_servers(parse_addresses(servers)), router_options);
   }
 
-  ClientOptions options_;
-  std::vector<std::unique_ptr<engine::Server>> servers_;
+  const ClientOptions& options_;
+  std::vector<std::shared_ptr<engine::Server>> servers_;
   routing::Router router_;
   DeadServerPolicy policy_ = DeadServerPolicy::error;
-  std::mutex live_router_mutex_;
-  std::vector<bool> live_router_mask_;
-  std::shared_ptr<const routing::Router> live_router_;
+  mutable std::mutex live_router_mutex_;
+  mutable std::vector<bool> live_router_mask_;
+  mutable std::shared_ptr<const routing::Router> live_router_;
+};
+
+// What a Client owns: its options and the current Engine, replaced whole
+// when the server list changes.
+class ClientState {
+ public:
+  explicit ClientState(ClientOptions options)
+      : options_(std::move(options)),
+        engine_(std::make_shared<const Engine>(options_, options_.servers, nullptr)) {}
+
+  // The current server set; a call keeps it for its whole duration.
+  std::shared_ptr<const Engine> engine() const {
+    std::lock_guard lock(mutex_);
+    return engine_;
+  }
+  // Builds the new set first (throwing on a bad entry, with nothing changed),
+  // then swaps it in; calls in flight finish on the old one.
+  void set_servers(const std::vector<std::string>& servers) {
+    std::lock_guard change(change_mutex_);
+    auto replacement = std::make_shared<const Engine>(options_, servers, engine().get());
+    std::lock_guard lock(mutex_);
+    engine_ = std::move(replacement);
+  }
+
+ private:
+  const ClientOptions options_;
+  mutable std::mutex mutex_;  // guards engine_ (held only to copy the pointer)
+  std::mutex change_mutex_;   // one change at a time
+  std::shared_ptr<const Engine> engine_;
 };
 
 // The leases behind a FetchedItems and where each hit is.
@@ -161,7 +206,8 @@ class FetchState {
   };
   std::vector<Lease> leases;
   std::vector<Hit> hits;
-  std::vector<Error> failures;  // servers that failed in a call that went to several
+  std::vector<Error> failures;           // servers that failed in a call that went to several
+  std::shared_ptr<const Engine> engine;  // keeps the leased connections' servers alive
 };
 
 namespace {
@@ -181,6 +227,7 @@ void recycle_fetch_state(std::unique_ptr<FetchState> state) noexcept {
   state->leases.clear();  // gives the connections back first
   state->hits.clear();
   state->failures.clear();
+  state->engine.reset();
   if (!spare_fetch_state) spare_fetch_state = std::move(state);
 }
 
@@ -386,7 +433,7 @@ struct ServerCall {
 // are written before any reply is awaited. Returns each server's outcome in
 // the order given; a failure on one does not stop the others.
 template <class Prepare>
-std::vector<ServerCall> run_on_servers(Engine& engine, std::span<const std::size_t> servers,
+std::vector<ServerCall> run_on_servers(const Engine& engine, std::span<const std::size_t> servers,
                                        net::Deadline deadline, bool idempotent, Prepare&& prepare) {
   std::vector<ServerCall> calls;
   calls.reserve(servers.size());
@@ -444,7 +491,7 @@ struct ItemsByServer {
 };
 
 template <class KeyOf>
-ItemsByServer group_by_server(Engine& engine, std::size_t item_count, KeyOf&& key_of) {
+ItemsByServer group_by_server(const Engine& engine, std::size_t item_count, KeyOf&& key_of) {
   ItemsByServer groups;
   groups.items.resize(engine.server_count());
   const auto now = engine::ServerHealth::Clock::now();
@@ -561,26 +608,32 @@ ItemView FetchedItems::operator[](std::size_t index) const noexcept {
 
 // Client ---------------------------------------------------------------------
 
-Client::Client(ClientOptions options) : engine_(std::make_unique<Engine>(std::move(options))) {}
+Client::Client(ClientOptions options)
+    : state_(std::make_unique<detail::ClientState>(std::move(options))) {}
 Client::Client(Client&&) noexcept = default;
 Client& Client::operator=(Client&&) noexcept = default;
 Client::~Client() = default;
 
 std::vector<std::string> Client::servers() const {
+  const std::shared_ptr<const Engine> engine = state_->engine();
   std::vector<std::string> names;
-  for (std::size_t i = 0; i < engine_->server_count(); ++i) {
-    names.push_back(engine_->server(i).name());
+  for (std::size_t i = 0; i < engine->server_count(); ++i) {
+    names.push_back(engine->server(i).name());
   }
   return names;
 }
 
+void Client::set_servers(const std::vector<std::string>& servers) { state_->set_servers(servers); }
+
 Result<std::string> Client::server_for_key(std::string_view key) const {
-  if (auto error = check_key(*engine_, key)) return std::move(*error);
-  return engine_->server(engine_->server_index_for(key)).name();
+  const std::shared_ptr<const Engine> engine = state_->engine();
+  if (auto error = check_key(*engine, key)) return std::move(*error);
+  return engine->server(engine->server_index_for(key)).name();
 }
 
 void Client::close() {
-  for (std::size_t i = 0; i < engine_->server_count(); ++i) engine_->server(i).pool().close_idle();
+  const std::shared_ptr<const Engine> engine = state_->engine();
+  for (std::size_t i = 0; i < engine->server_count(); ++i) engine->server(i).pool().close_idle();
 }
 
 Result<FetchedItems> Client::fetch(std::string_view key, FetchOptions options) {
@@ -588,8 +641,9 @@ Result<FetchedItems> Client::fetch(std::string_view key, FetchOptions options) {
 }
 
 Result<FetchedItems> Client::fetch(std::span<const std::string_view> keys, FetchOptions options) {
+  const std::shared_ptr<const Engine> engine = state_->engine();
   for (const std::string_view key : keys) {
-    if (auto error = check_key(*engine_, key)) return std::move(*error);
+    if (auto error = check_key(*engine, key)) return std::move(*error);
   }
   if (options.touch) {
     if (auto error = check_ttl(options.ttl)) return std::move(*error);
@@ -598,12 +652,13 @@ Result<FetchedItems> Client::fetch(std::span<const std::string_view> keys, Fetch
   if (keys.empty()) return items;
   items.state_ = detail::take_fetch_state();
   FetchState& state = *items.state_;
+  state.engine = engine;
   const protocol::RetrievalCommand command = retrieval_command(options);
-  const net::Deadline deadline = engine_->new_deadline();
-  const bool miss_on_error = engine_->options().miss_on_error;
+  const net::Deadline deadline = engine->new_deadline();
+  const bool miss_on_error = engine->options().miss_on_error;
 
-  if (engine_->server_count() == 1) {
-    engine::Server& server = engine_->server(0);
+  if (engine->server_count() == 1) {
+    engine::Server& server = engine->server(0);
     std::optional<Error> failure;
     if (!server.health().admits(engine::ServerHealth::Clock::now())) {
       failure = server_down_error(server);
@@ -629,23 +684,23 @@ Result<FetchedItems> Client::fetch(std::span<const std::string_view> keys, Fetch
   // (they are misses, and the failure is in failures()); the call fails only
   // when no server answered.
   const ItemsByServer groups =
-      group_by_server(*engine_, keys.size(), [&](std::size_t i) { return keys[i]; });
+      group_by_server(*engine, keys.size(), [&](std::size_t i) { return keys[i]; });
   for (const std::size_t server : groups.unroutable_servers) {
-    state.failures.push_back(server_down_error(engine_->server(server)));
+    state.failures.push_back(server_down_error(engine->server(server)));
   }
-  std::vector<std::vector<std::string_view>> keys_by_server(engine_->server_count());
+  std::vector<std::vector<std::string_view>> keys_by_server(engine->server_count());
   for (const std::size_t server : groups.servers) {
     for (const std::size_t i : groups.items[server]) keys_by_server[server].push_back(keys[i]);
   }
   std::vector<ServerCall> calls =
-      run_on_servers(*engine_, groups.servers, deadline, true, [&](ServerCall& call) {
+      run_on_servers(*engine, groups.servers, deadline, true, [&](ServerCall& call) {
         append_retrievals(*call.lease, command, options.ttl, keys_by_server[call.server]);
         call.lease->set_value_sink(value_sink(options));
       });
   std::size_t answered = 0;
   for (ServerCall& call : calls) {
     if (!call.error) {
-      call.error = collect_hits(engine_->server(call.server), call.lease,
+      call.error = collect_hits(engine->server(call.server), call.lease,
                                 keys_by_server[call.server], groups.items[call.server], state);
     }
     if (call.error) {
@@ -707,8 +762,8 @@ namespace {
 // Sends one single-line-reply request for `key` and maps its reply through
 // `interpret`, which sees only non-error replies.
 template <class Prepare, class Interpret>
-auto single_key_call(Engine& engine, std::string_view key, TextReplyKind kind, bool idempotent,
-                     Prepare&& prepare, Interpret&& interpret)
+auto single_key_call(const Engine& engine, std::string_view key, TextReplyKind kind,
+                     bool idempotent, Prepare&& prepare, Interpret&& interpret)
     -> decltype(interpret(std::declval<const protocol::Reply&>())) {
   if (auto error = check_key(engine, key)) return std::move(*error);
   const std::optional<std::size_t> index = engine.route(key, engine::ServerHealth::Clock::now());
@@ -727,7 +782,7 @@ auto single_key_call(Engine& engine, std::string_view key, TextReplyKind kind, b
       });
 }
 
-Result<bool> store(Engine& engine, protocol::StorageCommand command, std::string_view key,
+Result<bool> store(const Engine& engine, protocol::StorageCommand command, std::string_view key,
                    std::string_view value, const StoreOptions& options) {
   if (auto error = check_ttl(options.ttl)) return std::move(*error);
   if (auto error = check_value(engine, value)) return std::move(*error);
@@ -747,27 +802,33 @@ Result<bool> store(Engine& engine, protocol::StorageCommand command, std::string
 }  // namespace
 
 Result<bool> Client::set(std::string_view key, std::string_view value, StoreOptions options) {
-  return store(*engine_, protocol::StorageCommand::set, key, value, options);
+  const std::shared_ptr<const Engine> engine = state_->engine();
+  return store(*engine, protocol::StorageCommand::set, key, value, options);
 }
 Result<bool> Client::add(std::string_view key, std::string_view value, StoreOptions options) {
-  return store(*engine_, protocol::StorageCommand::add, key, value, options);
+  const std::shared_ptr<const Engine> engine = state_->engine();
+  return store(*engine, protocol::StorageCommand::add, key, value, options);
 }
 Result<bool> Client::replace(std::string_view key, std::string_view value, StoreOptions options) {
-  return store(*engine_, protocol::StorageCommand::replace, key, value, options);
+  const std::shared_ptr<const Engine> engine = state_->engine();
+  return store(*engine, protocol::StorageCommand::replace, key, value, options);
 }
 Result<bool> Client::append(std::string_view key, std::string_view value, StoreOptions options) {
-  return store(*engine_, protocol::StorageCommand::append, key, value, options);
+  const std::shared_ptr<const Engine> engine = state_->engine();
+  return store(*engine, protocol::StorageCommand::append, key, value, options);
 }
 Result<bool> Client::prepend(std::string_view key, std::string_view value, StoreOptions options) {
-  return store(*engine_, protocol::StorageCommand::prepend, key, value, options);
+  const std::shared_ptr<const Engine> engine = state_->engine();
+  return store(*engine, protocol::StorageCommand::prepend, key, value, options);
 }
 
 Result<CasOutcome> Client::cas(std::string_view key, std::string_view value, std::uint64_t cas,
                                StoreOptions options) {
+  const std::shared_ptr<const Engine> engine = state_->engine();
   if (auto error = check_ttl(options.ttl)) return std::move(*error);
-  if (auto error = check_value(*engine_, value)) return std::move(*error);
+  if (auto error = check_value(*engine, value)) return std::move(*error);
   return single_key_call(
-      *engine_, key, TextReplyKind::storage, false,
+      *engine, key, TextReplyKind::storage, false,
       [&](protocol::RequestBuffer& out) {
         protocol::append_storage_request(out, protocol::StorageCommand::cas, key, options.flags,
                                          options.ttl, value, cas, false);
@@ -782,8 +843,9 @@ Result<CasOutcome> Client::cas(std::string_view key, std::string_view value, std
 }
 
 Result<bool> Client::remove(std::string_view key) {
+  const std::shared_ptr<const Engine> engine = state_->engine();
   return single_key_call(
-      *engine_, key, TextReplyKind::deletion, false,
+      *engine, key, TextReplyKind::deletion, false,
       [&](protocol::RequestBuffer& out) { protocol::append_delete_request(out, key, false); },
       [](const protocol::Reply& reply) -> Result<bool> {
         return reply.status == ReplyStatus::deleted;
@@ -792,7 +854,8 @@ Result<bool> Client::remove(std::string_view key) {
 
 namespace {
 
-Result<std::optional<std::uint64_t>> arithmetic(Engine& engine, protocol::ArithmeticCommand command,
+Result<std::optional<std::uint64_t>> arithmetic(const Engine& engine,
+                                                protocol::ArithmeticCommand command,
                                                 std::string_view key, std::uint64_t delta) {
   return single_key_call(
       engine, key, TextReplyKind::arithmetic, false,
@@ -808,16 +871,19 @@ Result<std::optional<std::uint64_t>> arithmetic(Engine& engine, protocol::Arithm
 }  // namespace
 
 Result<std::optional<std::uint64_t>> Client::incr(std::string_view key, std::uint64_t delta) {
-  return arithmetic(*engine_, protocol::ArithmeticCommand::incr, key, delta);
+  const std::shared_ptr<const Engine> engine = state_->engine();
+  return arithmetic(*engine, protocol::ArithmeticCommand::incr, key, delta);
 }
 Result<std::optional<std::uint64_t>> Client::decr(std::string_view key, std::uint64_t delta) {
-  return arithmetic(*engine_, protocol::ArithmeticCommand::decr, key, delta);
+  const std::shared_ptr<const Engine> engine = state_->engine();
+  return arithmetic(*engine, protocol::ArithmeticCommand::decr, key, delta);
 }
 
 Result<bool> Client::touch(std::string_view key, std::int64_t ttl) {
+  const std::shared_ptr<const Engine> engine = state_->engine();
   if (auto error = check_ttl(ttl)) return std::move(*error);
   return single_key_call(
-      *engine_, key, TextReplyKind::touch, true,
+      *engine, key, TextReplyKind::touch, true,
       [&](protocol::RequestBuffer& out) { protocol::append_touch_request(out, key, ttl, false); },
       [](const protocol::Reply& reply) -> Result<bool> {
         return reply.status == ReplyStatus::touched;
@@ -832,9 +898,9 @@ namespace {
 // together, and calls `on_reply(server, item_index, reply)` for each reply in
 // item order per server. `append(out, item_index)` encodes one item.
 template <class Append, class OnReply>
-std::optional<Error> pipeline(Engine& engine, const ItemsByServer& groups, net::Deadline deadline,
-                              TextReplyKind kind, bool idempotent, Append&& append,
-                              OnReply&& on_reply) {
+std::optional<Error> pipeline(const Engine& engine, const ItemsByServer& groups,
+                              net::Deadline deadline, TextReplyKind kind, bool idempotent,
+                              Append&& append, OnReply&& on_reply) {
   std::vector<ServerCall> calls =
       run_on_servers(engine, groups.servers, deadline, idempotent, [&](ServerCall& call) {
         for (const std::size_t item : groups.items[call.server]) {
@@ -856,7 +922,7 @@ std::optional<Error> pipeline(Engine& engine, const ItemsByServer& groups, net::
 // Whether `server` speaks meta, asking it once with `mn` (memcached before
 // 1.6 answers ERROR). Meta must never be sent blind: an old server would
 // read a value's bytes as commands.
-Result<bool> speaks_meta(Engine& engine, engine::Server& server, net::Deadline deadline) {
+Result<bool> speaks_meta(const Engine& engine, engine::Server& server, net::Deadline deadline) {
   using Support = engine::Server::MetaSupport;
   if (!engine.options().meta_protocol) return false;
   switch (server.meta_support()) {
@@ -899,22 +965,23 @@ Result<bool> speaks_meta(Engine& engine, engine::Server& server, net::Deadline d
 }  // namespace
 
 Result<std::vector<std::size_t>> Client::set_many(std::span<const Entry> entries) {
+  const std::shared_ptr<const Engine> engine = state_->engine();
   for (const Entry& entry : entries) {
-    if (auto error = check_key(*engine_, entry.key)) return std::move(*error);
+    if (auto error = check_key(*engine, entry.key)) return std::move(*error);
     if (auto error = check_ttl(entry.options.ttl)) return std::move(*error);
-    if (auto error = check_value(*engine_, entry.value)) return std::move(*error);
+    if (auto error = check_value(*engine, entry.value)) return std::move(*error);
   }
   std::vector<std::size_t> failed;
   if (entries.empty()) return failed;
-  const net::Deadline deadline = engine_->new_deadline();
+  const net::Deadline deadline = engine->new_deadline();
   const ItemsByServer groups =
-      group_by_server(*engine_, entries.size(), [&](std::size_t i) { return entries[i].key; });
+      group_by_server(*engine, entries.size(), [&](std::size_t i) { return entries[i].key; });
   // A server that fails costs only its own entries, which are reported as
   // not stored; the call fails only when no server answered.
   failed = groups.unroutable;
   std::optional<Error> first_failure;
   if (!groups.unroutable.empty()) {
-    first_failure = server_down_error(engine_->server(groups.unroutable_servers.front()));
+    first_failure = server_down_error(engine->server(groups.unroutable_servers.front()));
   }
   std::size_t answered = 0;
   const auto server_failed = [&](Error error, const std::vector<std::size_t>& items) {
@@ -927,10 +994,10 @@ Result<std::vector<std::size_t>> Client::set_many(std::span<const Entry> entries
   // the rest were stored. It halves the server's work against text sets.
   ItemsByServer meta;
   ItemsByServer text;
-  meta.items.resize(engine_->server_count());
-  text.items.resize(engine_->server_count());
+  meta.items.resize(engine->server_count());
+  text.items.resize(engine->server_count());
   for (const std::size_t server : groups.servers) {
-    Result<bool> uses_meta = speaks_meta(*engine_, engine_->server(server), deadline);
+    Result<bool> uses_meta = speaks_meta(*engine, engine->server(server), deadline);
     if (!uses_meta) {
       server_failed(std::move(uses_meta.error()), groups.items[server]);
       continue;
@@ -940,7 +1007,7 @@ Result<std::vector<std::size_t>> Client::set_many(std::span<const Entry> entries
     side.items[server] = groups.items[server];
   }
   std::vector<ServerCall> calls =
-      run_on_servers(*engine_, meta.servers, deadline, true, [&](ServerCall& call) {
+      run_on_servers(*engine, meta.servers, deadline, true, [&](ServerCall& call) {
         const std::vector<std::size_t>& items = meta.items[call.server];
         char opaque[protocol::kMaxDecimalSize];
         for (std::size_t position = 0; position < items.size(); ++position) {
@@ -982,7 +1049,7 @@ Result<std::vector<std::size_t>> Client::set_many(std::span<const Entry> entries
       failed.resize(failed_before);
       call.lease->fail(net::ConnectionFailure::unexpected_reply,
                        "meta reply with an opaque no request carried");
-      server_failed(connection_error(engine_->server(call.server), *call.lease), items);
+      server_failed(connection_error(engine->server(call.server), *call.lease), items);
       continue;
     }
     ++answered;
@@ -990,7 +1057,7 @@ Result<std::vector<std::size_t>> Client::set_many(std::span<const Entry> entries
   calls.clear();  // gives the connections back before the text pass leases again
 
   std::vector<ServerCall> text_calls =
-      run_on_servers(*engine_, text.servers, deadline, true, [&](ServerCall& call) {
+      run_on_servers(*engine, text.servers, deadline, true, [&](ServerCall& call) {
         for (const std::size_t i : text.items[call.server]) {
           const Entry& entry = entries[i];
           protocol::append_storage_request(call.lease->requests(), protocol::StorageCommand::set,
@@ -1018,21 +1085,22 @@ Result<std::vector<std::size_t>> Client::set_many(std::span<const Entry> entries
 }
 
 Result<std::size_t> Client::remove_many(std::span<const std::string_view> keys) {
+  const std::shared_ptr<const Engine> engine = state_->engine();
   for (const std::string_view key : keys) {
-    if (auto error = check_key(*engine_, key)) return std::move(*error);
+    if (auto error = check_key(*engine, key)) return std::move(*error);
   }
   std::size_t deleted = 0;
   if (keys.empty()) return deleted;
   std::optional<Error> first_error;
   const ItemsByServer groups =
-      group_by_server(*engine_, keys.size(), [&](std::size_t i) { return keys[i]; });
+      group_by_server(*engine, keys.size(), [&](std::size_t i) { return keys[i]; });
   // A delete that did not happen leaves stale data behind: any server that
   // fails fails the call (the count could not say which keys remain).
   if (!groups.unroutable_servers.empty()) {
-    return server_down_error(engine_->server(groups.unroutable_servers.front()));
+    return server_down_error(engine->server(groups.unroutable_servers.front()));
   }
   std::optional<Error> error = pipeline(
-      *engine_, groups, engine_->new_deadline(), TextReplyKind::deletion, false,
+      *engine, groups, engine->new_deadline(), TextReplyKind::deletion, false,
       [&](protocol::RequestBuffer& out, std::size_t i) {
         protocol::append_delete_request(out, keys[i], false);
       },
@@ -1054,7 +1122,7 @@ namespace {
 // Runs the same request on every server at once; `on_server(server, lease,
 // error)` sees each server's outcome in server order.
 template <class Prepare, class OnServer>
-void each_server(Engine& engine, Prepare&& prepare, OnServer&& on_server) {
+void each_server(const Engine& engine, Prepare&& prepare, OnServer&& on_server) {
   std::vector<std::size_t> servers(engine.server_count());
   for (std::size_t i = 0; i < servers.size(); ++i) servers[i] = i;
   std::vector<ServerCall> calls = run_on_servers(engine, servers, engine.new_deadline(), true,
@@ -1065,9 +1133,10 @@ void each_server(Engine& engine, Prepare&& prepare, OnServer&& on_server) {
 }  // namespace
 
 Result<Done> Client::flush_all(std::uint32_t delay_seconds) {
+  const std::shared_ptr<const Engine> engine = state_->engine();
   std::optional<Error> first_error;
   each_server(
-      *engine_,
+      *engine,
       [&](net::Connection& connection) {
         protocol::append_flush_all_request(connection.requests(), delay_seconds, false);
         connection.expect(TextReplyKind::ok);
@@ -1083,6 +1152,7 @@ Result<Done> Client::flush_all(std::uint32_t delay_seconds) {
 }
 
 std::vector<ServerReply<Stats>> Client::stats(std::span<const std::string_view> arguments) {
+  const std::shared_ptr<const Engine> engine = state_->engine();
   std::vector<ServerReply<Stats>> replies;
   std::optional<Error> bad_argument;
   for (const std::string_view argument : arguments) {
@@ -1098,7 +1168,7 @@ std::vector<ServerReply<Stats>> Client::stats(std::span<const std::string_view> 
     return replies;
   }
   each_server(
-      *engine_,
+      *engine,
       [&](net::Connection& connection) {
         protocol::append_stats_request(connection.requests(), arguments);
         connection.expect(TextReplyKind::stats);
@@ -1123,9 +1193,10 @@ std::vector<ServerReply<Stats>> Client::stats(std::span<const std::string_view> 
 }
 
 std::vector<ServerReply<std::string>> Client::version() {
+  const std::shared_ptr<const Engine> engine = state_->engine();
   std::vector<ServerReply<std::string>> replies;
   each_server(
-      *engine_,
+      *engine,
       [&](net::Connection& connection) {
         protocol::append_version_request(connection.requests());
         connection.expect(TextReplyKind::version);

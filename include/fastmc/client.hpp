@@ -37,7 +37,7 @@
 namespace fastmc {
 
 namespace detail {
-class Engine;
+class ClientState;
 class FetchState;
 }  // namespace detail
 
@@ -193,12 +193,20 @@ class Client {
 
   // The servers as configured, in order.
   std::vector<std::string> servers() const;
+  // Replaces the server list (the same forms as ClientOptions::servers).
+  // Servers in both lists keep their connections and health; keys move as
+  // little as the distribution allows (ketama, libmc and rendezvous move
+  // only the keys of servers added or removed). Calls in flight finish on
+  // the old list. Throws std::invalid_argument naming a bad entry, and then
+  // changes nothing.
+  void set_servers(const std::vector<std::string>& servers);
+
   // The server that holds `key` under the configured distribution (libmc's
   // get_host_by_key), or an invalid_key error. Needs no I/O.
   Result<std::string> server_for_key(std::string_view key) const;
 
  private:
-  std::unique_ptr<detail::Engine> engine_;
+  std::unique_ptr<detail::ClientState> state_;
 };
 
 }  // namespace fastmc

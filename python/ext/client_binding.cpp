@@ -242,6 +242,13 @@ void register_client(nb::module_& module) {
       .def_rw("serde", &NativeClient::serde)
       .def_prop_ro("servers", [](NativeClient& self) { return self.client.servers(); })
       .def(
+          "set_servers",
+          [](NativeClient& self, std::vector<std::string> servers) {
+            nb::gil_scoped_release release;  // waits only for other list changes
+            self.client.set_servers(servers);
+          },
+          "servers"_a)
+      .def(
           "server_for_key",
           [](NativeClient& self, nb::handle key) {
             Result<std::string> server = self.client.server_for_key(key_view(key.ptr()));

@@ -106,6 +106,15 @@ class Client(_native.Client):
             miss_on_error=miss_on_error,
         )
 
+    def set_servers(self, servers: Server | Iterable[Server]) -> None:
+        """Replaces the server list; servers in both lists keep their connections.
+
+        Keys move as little as the distribution allows (ketama, libmc and
+        rendezvous move only the keys of the servers added or removed).
+        Raises ValueError naming a bad entry, and then changes nothing.
+        """
+        super().set_servers(normalize_servers(servers))
+
     def __enter__(self) -> Client:
         return self
 

@@ -347,6 +347,47 @@ TEST(ClientTest, EightThreadsSharingOneClientNeverSeeAnotherKeysValue) {
   EXPECT_EQ(errors.load(), 0);
 }
 
+TEST(ClientTest, ServerListChangesWhileThreadsUseTheClient) {
+  testing::MemcachedProcess first;
+  testing::MemcachedProcess second;
+  testing::MemcachedProcess third;
+  const std::vector<std::string> all = {first.address(), second.address(), third.address()};
+  Client mc({.servers = all, .distribution = "ketama", .timeout = 2s});
+  std::vector<std::string> keys;
+  std::vector<Entry> entries;
+  for (int i = 0; i < 60; ++i) keys.push_back("moving:" + std::to_string(i));
+  for (const std::string& key : keys) entries.push_back({key, key});
+  ASSERT_TRUE(ok(mc.set_many(entries)).empty());
+  const std::vector<std::string_view> views(keys.begin(), keys.end());
+  std::atomic<bool> stop{false};
+  std::atomic<int> wrong{0};
+  std::atomic<int> errors{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&] {
+      while (!stop) {
+        const Result<FetchedItems> fetched = mc.fetch(views);
+        if (!fetched) {
+          ++errors;
+          continue;
+        }
+        for (std::size_t i = 0; i < fetched->size(); ++i) {
+          if ((*fetched)[i].value != (*fetched)[i].key) ++wrong;
+        }
+      }
+    });
+  }
+  for (int i = 0; i < 40; ++i) {
+    mc.set_servers({all.begin(), all.begin() + 1 + i % 3});
+  }
+  stop = true;
+  for (std::thread& reader : readers) reader.join();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_THROW(mc.set_servers({"host:0"}), std::invalid_argument);
+  EXPECT_EQ(mc.servers().size(), 1u);  // the last list set: one server
+}
+
 TEST(ClientTest, BadServerStringsThrowNamingTheEntry) {
   EXPECT_THROW(Client({.servers = {}}), std::invalid_argument);
   try {

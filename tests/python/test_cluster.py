@@ -173,3 +173,60 @@ def test_get_many_fails_only_when_no_server_answered(five):
 def test_an_unknown_policy_is_refused():
     with pytest.raises(ValueError, match="dead_server_policy"):
         fastmc.Client("127.0.0.1:11211", dead_server_policy="pray")
+
+
+def test_changing_the_server_list_moves_only_the_keys_it_must(five):
+    addresses = five.addresses
+    mc = fastmc.Client(addresses[:4], distribution="ketama")
+    before = {key: mc.server_for_key(key) for key in KEYS}
+    assert mc.set_many({key: value_of(key) for key in KEYS}) == []
+
+    mc.set_servers(addresses)  # one added
+    after = {key: mc.server_for_key(key) for key in KEYS}
+    moved = [key for key in KEYS if after[key] != before[key]]
+    assert all(after[key] == addresses[4] for key in moved)
+    assert 0 < len(moved) < len(KEYS) / 3
+    found = mc.get_many(KEYS)
+    assert set(found) == set(KEYS) - set(moved)  # the moved ones are cold on the new server
+    assert_values_are_their_own(found)
+
+    mc.set_servers(addresses[1:])  # the first removed
+    final = {key: mc.server_for_key(key) for key in KEYS}
+    assert all(final[key] == after[key] for key in KEYS if after[key] != addresses[0])
+    assert mc.servers == addresses[1:]
+
+
+def test_a_bad_server_list_changes_nothing(five):
+    mc = fastmc.Client(five.addresses)
+    with pytest.raises(ValueError, match="99999"):
+        mc.set_servers([five.addresses[0], "host:99999"])
+    assert mc.servers == five.addresses
+
+
+def test_calls_in_flight_survive_a_server_list_change(five):
+    import threading
+
+    mc = fastmc.Client(five.addresses, distribution="ketama", timeout=2.0)
+    mc.set_many({key: value_of(key) for key in KEYS})
+    stop = threading.Event()
+    wrong = []
+    errors = []
+
+    def read() -> None:
+        while not stop.is_set():
+            try:
+                found = mc.get_many(KEYS[:50])
+                wrong.extend(k for k, v in found.items() if v != value_of(k))
+            except fastmc.Error as error:  # pragma: no cover - asserted below
+                errors.append(error)
+
+    readers = [threading.Thread(target=read) for _ in range(4)]
+    for reader in readers:
+        reader.start()
+    for i in range(50):
+        mc.set_servers(five.addresses[: 3 + i % 3])
+    stop.set()
+    for reader in readers:
+        reader.join()
+    assert wrong == []
+    assert errors == []
