@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Fuzzes parse_text_reply, the function that reads a server's bytes.
 //
-// Input layout: byte 0 picks the expected reply kind (low 3 bits) and the
-// value size limit (next 2 bits); byte 1 picks where to cut the input for
-// the split check; the rest is what the server sent.
+// Input layout: byte 0 picks the expected reply kind (low 3 bits, or config
+// when bit 5 is set) and the value size limit (bits 3 and 4); byte 1 picks where to cut the input
+// for the split check; the rest is what the server sent.
 //
 // Checked, besides the sanitizers: a complete unit is non-empty and inside
 // the input, its views point into that unit, need_more's `needed` is beyond
@@ -106,7 +106,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t siz
   if (size < 2) {
     return 0;
   }
-  const auto kind = static_cast<TextReplyKind>(bytes[0] & 7u);
+  const auto kind =
+      (bytes[0] & 0x20u) != 0 ? TextReplyKind::config : static_cast<TextReplyKind>(bytes[0] & 7u);
   const std::size_t max_value_size = kMaxValueSizes[(bytes[0] >> 3) & 3u];
   const std::string_view input(reinterpret_cast<const char*>(bytes) + 2, size - 2);
   const std::size_t prefix_size = input.size() * bytes[1] / 255;

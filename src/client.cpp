@@ -8,6 +8,7 @@
 #include <fastmc/client.hpp>
 
 #include "engine/batch.hpp"
+#include "engine/cluster_discovery.hpp"
 #include "engine/connection_pool.hpp"
 #include "engine/server.hpp"
 #include "net/address.hpp"
@@ -171,9 +172,17 @@ class Engine {
 // when the server list changes.
 class ClientState {
  public:
-  explicit ClientState(ClientOptions options)
-      : options_(std::move(options)),
-        engine_(std::make_shared<const Engine>(options_, options_.servers, nullptr)) {}
+  explicit ClientState(ClientOptions options) : options_(std::move(options)) {
+    if (options_.configuration_endpoint.empty()) {
+      engine_ = std::make_shared<const Engine>(options_, options_.servers, nullptr);
+      return;
+    }
+    discovery_ = std::make_unique<engine::ClusterDiscovery>(
+        options_.configuration_endpoint, discovery_options(options_),
+        [this](const std::vector<std::string>& servers) { set_servers(servers); });
+    engine_ = std::make_shared<const Engine>(options_, discovery_->discover(), nullptr);
+    discovery_->start();
+  }
 
   // The current server set; a call keeps it for its whole duration.
   std::shared_ptr<const Engine> engine() const {
@@ -188,12 +197,32 @@ class ClientState {
     std::lock_guard lock(mutex_);
     engine_ = std::move(replacement);
   }
+  // Null without a configuration_endpoint.
+  const engine::ClusterDiscovery* discovery() const noexcept { return discovery_.get(); }
 
  private:
+  static engine::DiscoveryOptions discovery_options(const ClientOptions& options) {
+    return engine::DiscoveryOptions{
+        .interval = options.discovery_interval,
+        .timeout = options.timeout,
+        .use_ip = options.discovery_use_ip,
+        .connection =
+            net::ConnectionOptions{
+                .connect_timeout = options.connect_timeout,
+                .call_timeout = options.timeout,
+                .max_value_size = options.max_value_size,
+                .tcp_nodelay = options.tcp_nodelay,
+            },
+    };
+  }
+
   const ClientOptions options_;
   mutable std::mutex mutex_;  // guards engine_ (held only to copy the pointer)
   std::mutex change_mutex_;   // one change at a time
   std::shared_ptr<const Engine> engine_;
+  // Last, so it is destroyed first: its thread, which calls set_servers, is
+  // joined while everything it uses still exists.
+  std::unique_ptr<engine::ClusterDiscovery> discovery_;
 };
 
 // The leases behind a FetchedItems and where each hit is.
@@ -624,6 +653,21 @@ std::vector<std::string> Client::servers() const {
 }
 
 void Client::set_servers(const std::vector<std::string>& servers) { state_->set_servers(servers); }
+
+std::optional<std::uint64_t> Client::discovered_config_version() const {
+  const engine::ClusterDiscovery* discovery = state_->discovery();
+  return discovery ? discovery->version() : std::nullopt;
+}
+
+std::uint64_t Client::discovery_failure_count() const {
+  const engine::ClusterDiscovery* discovery = state_->discovery();
+  return discovery ? discovery->failure_count() : 0;
+}
+
+std::string Client::discovery_last_error() const {
+  const engine::ClusterDiscovery* discovery = state_->discovery();
+  return discovery ? discovery->last_error() : std::string();
+}
 
 Result<std::string> Client::server_for_key(std::string_view key) const {
   const std::shared_ptr<const Engine> engine = state_->engine();

@@ -131,7 +131,13 @@ class Client {
  public:
   // Throws std::invalid_argument naming the entry if a server string cannot
   // be parsed, the list is empty, or the distribution or hash is unknown.
-  // Connects lazily, on first use.
+  // Connects lazily, on first use; except that with a configuration_endpoint
+  // it asks the endpoint for the servers at once (within connect_timeout +
+  // timeout), throws std::runtime_error naming the endpoint and the cause if
+  // that fails, and then polls it from a background thread:
+  //
+  //   fastmc::Client mc({.configuration_endpoint = "mycluster.cfg.cache.amazonaws.com:11211",
+  //                      .discovery_interval = 30s});
   explicit Client(ClientOptions options);
   Client(Client&&) noexcept;
   Client& operator=(Client&&) noexcept;
@@ -200,6 +206,16 @@ class Client {
   // the old list. Throws std::invalid_argument naming a bad entry, and then
   // changes nothing.
   void set_servers(const std::vector<std::string>& servers);
+
+  // The version of the ElastiCache cluster configuration in use; empty
+  // without a configuration_endpoint. The server list is replaced, as by
+  // set_servers, each time a poll finds another version; a poll that fails
+  // leaves it as it is (see discovery_failure_count and discovery_last_error).
+  std::optional<std::uint64_t> discovered_config_version() const;
+  // Polls of the configuration endpoint that failed, and the last cause
+  // ("" if none); 0 and "" without a configuration_endpoint.
+  std::uint64_t discovery_failure_count() const;
+  std::string discovery_last_error() const;
 
   // The server that holds `key` under the configured distribution (libmc's
   // get_host_by_key), or an invalid_key error. Needs no I/O.

@@ -18,7 +18,19 @@ struct ClientOptions {
   // "host", "host:port", "[v6addr]:port", "/unix/path" or "unix:/unix/path";
   // port 11211 when none is given. A weight as pylibmc writes it,
   // "host:port:weight", and libmc's alias, "host:port alias", are accepted.
+  // May be empty when configuration_endpoint is set.
   std::vector<std::string> servers = {};
+  // AWS ElastiCache autodiscovery: "host:port" of the cluster's configuration
+  // endpoint, asked for the server list at construction and then every
+  // discovery_interval (docs/protocol.md, "ElastiCache cluster
+  // configuration"); the list found replaces `servers`. Empty means off.
+  std::string configuration_endpoint = {};
+  // Time between two polls of the configuration endpoint; zero means it is
+  // asked only at construction.
+  std::chrono::milliseconds discovery_interval{60000};
+  // Name discovered servers by their IP (true) or by their host name; the
+  // host name is used whenever the endpoint gives no IP.
+  bool discovery_use_ip = true;
   // Which server holds a key, as one peer client decides it, so that keys
   // stay where that client put them (docs/routing.md): "modula"
   // (libmemcached's default), "ketama", "ketama_weighted", "ketama_spy",

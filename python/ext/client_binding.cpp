@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <nanobind/stl/optional.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
@@ -27,8 +28,8 @@ namespace {
 
 class NativeClient {
  public:
-  NativeClient(ClientOptions options, nb::object serde)
-      : client(std::move(options)), serde(std::move(serde)) {}
+  NativeClient(Client client, nb::object serde)
+      : client(std::move(client)), serde(std::move(serde)) {}
 
   Client client;
   nb::object serde;
@@ -212,9 +213,13 @@ void register_client(nb::module_& module) {
              bool tcp_nodelay, bool allow_non_ascii_keys, bool meta_protocol,
              std::string distribution, std::string hash, std::uint32_t failure_limit,
              double retry_timeout, double dead_timeout, std::string dead_server_policy,
-             bool miss_on_error) {
+             bool miss_on_error, std::string configuration_endpoint, double discovery_interval,
+             bool discovery_use_ip) {
             ClientOptions options{
                 .servers = std::move(servers),
+                .configuration_endpoint = std::move(configuration_endpoint),
+                .discovery_interval = to_milliseconds(discovery_interval, "discovery_interval"),
+                .discovery_use_ip = discovery_use_ip,
                 .distribution = std::move(distribution),
                 .hash = std::move(hash),
                 .connect_timeout = to_milliseconds(connect_timeout, "connect_timeout"),
@@ -231,16 +236,26 @@ void register_client(nb::module_& module) {
                 .miss_on_error = miss_on_error,
                 .meta_protocol = meta_protocol,
             };
-            new (self) NativeClient(std::move(options), std::move(serde));
+            // With a configuration endpoint, construction asks it for the servers.
+            Client client = without_gil([&] { return Client(std::move(options)); });
+            new (self) NativeClient(std::move(client), std::move(serde));
           },
           "servers"_a, "timeout"_a = 1.0, "connect_timeout"_a = 1.0, "serde"_a = nb::none(),
           "max_value_size"_a = 64 * 1024 * 1024, "max_connections_per_server"_a = 0,
           "max_idle_connections_per_server"_a = 8, "tcp_nodelay"_a = true,
           "allow_non_ascii_keys"_a = true, "meta_protocol"_a = true, "distribution"_a = "modula",
           "hash"_a = "", "failure_limit"_a = 2, "retry_timeout"_a = 1.0, "dead_timeout"_a = 0.0,
-          "dead_server_policy"_a = "error", "miss_on_error"_a = false)
+          "dead_server_policy"_a = "error", "miss_on_error"_a = false,
+          "configuration_endpoint"_a = "", "discovery_interval"_a = 60.0,
+          "discovery_use_ip"_a = true)
       .def_rw("serde", &NativeClient::serde)
       .def_prop_ro("servers", [](NativeClient& self) { return self.client.servers(); })
+      .def_prop_ro("discovered_config_version",
+                   [](NativeClient& self) { return self.client.discovered_config_version(); })
+      .def_prop_ro("discovery_failure_count",
+                   [](NativeClient& self) { return self.client.discovery_failure_count(); })
+      .def_prop_ro("discovery_last_error",
+                   [](NativeClient& self) { return self.client.discovery_last_error(); })
       .def(
           "set_servers",
           [](NativeClient& self, std::vector<std::string> servers) {

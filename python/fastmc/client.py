@@ -32,12 +32,14 @@ def server_string(server: Server) -> str:
     raise TypeError(f"a server is a string or a (host, port[, weight]) tuple, not {server!r}")
 
 
-def normalize_servers(servers: Server | Iterable[Server]) -> list[str]:
+def normalize_servers(
+    servers: Server | Iterable[Server], *, allow_empty: bool = False
+) -> list[str]:
     """A list of server strings from one server or an iterable of them."""
-    if isinstance(servers, str | tuple):
+    if isinstance(servers, str) or (isinstance(servers, tuple) and servers):
         servers = [servers]
     result = [server_string(server) for server in servers]
-    if not result:
+    if not result and not allow_empty:
         raise ValueError("fastmc.Client needs at least one server")
     return result
 
@@ -62,12 +64,19 @@ class Client(_native.Client):
     ``meta_protocol`` lets the client use memcached 1.6's meta commands where
     they are faster (set_many), after asking each server once whether it
     speaks them.
+    ``configuration_endpoint`` (``"host:port"``) turns on AWS ElastiCache
+    autodiscovery: the servers are asked of that endpoint at construction
+    (RuntimeError naming it if that fails), then every ``discovery_interval``
+    seconds (0 = only at construction) from a background thread, and the list
+    is replaced when the cluster's configuration version changes;
+    ``servers`` may then be empty. ``discovery_use_ip`` names the servers by
+    IP rather than host name.
     The full API is in docs/api/python.md.
     """
 
     def __init__(
         self,
-        servers: Server | Iterable[Server],
+        servers: Server | Iterable[Server] = (),
         *,
         timeout: float = 1.0,
         connect_timeout: float = 1.0,
@@ -85,9 +94,12 @@ class Client(_native.Client):
         dead_timeout: float = 0.0,
         dead_server_policy: str = "error",
         miss_on_error: bool = False,
+        configuration_endpoint: str = "",
+        discovery_interval: float = 60.0,
+        discovery_use_ip: bool = True,
     ) -> None:
         super().__init__(
-            normalize_servers(servers),
+            normalize_servers(servers, allow_empty=bool(configuration_endpoint)),
             timeout=timeout,
             connect_timeout=connect_timeout,
             serde=serde,
@@ -104,6 +116,9 @@ class Client(_native.Client):
             dead_timeout=dead_timeout,
             dead_server_policy=dead_server_policy,
             miss_on_error=miss_on_error,
+            configuration_endpoint=configuration_endpoint,
+            discovery_interval=discovery_interval,
+            discovery_use_ip=discovery_use_ip,
         )
 
     def set_servers(self, servers: Server | Iterable[Server]) -> None:

@@ -166,6 +166,7 @@ ParseResult parse_line(std::string_view line, std::size_t header_size, TextReply
   bool matched = false;
   switch (expected) {
     case TextReplyKind::retrieval:
+    case TextReplyKind::config:
       matched = match_keyword(line, {{"END", ReplyStatus::end}}, reply);
       break;
     case TextReplyKind::storage:
@@ -257,6 +258,10 @@ ParseResult parse_text_reply(std::string_view input, TextReplyKind expected,
   ParseResult result;
   if (expected == TextReplyKind::retrieval && line.starts_with("VALUE ")) {
     result = parse_value(input, line.substr(6), header_size, max_value_size, parsed);
+  } else if (expected == TextReplyKind::config && line.starts_with("CONFIG ")) {
+    // ElastiCache's "CONFIG cluster 0 <size>" has VALUE's fields and data
+    // block (AWS ElastiCache docs, "Auto Discovery": config get cluster).
+    result = parse_value(input, line.substr(7), header_size, max_value_size, parsed);
   } else {
     result = parse_line(line, header_size, expected, parsed);
   }

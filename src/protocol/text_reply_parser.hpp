@@ -30,6 +30,9 @@ enum class TextReplyKind : std::uint8_t {
   ok,          // flush_all, verbosity: OK
   stats,       // stats: STAT (or PREFIX) units, then END; or RESET / OK alone
   version,     // version: VERSION <text>
+  // config get (AWS ElastiCache): one "CONFIG <key> <flags> <size>" unit,
+  // read as a VALUE (status value), then END; ERROR from an engine without it
+  config,
 };
 
 // A reply line whose CRLF does not end within this many bytes is malformed,
@@ -51,10 +54,10 @@ ParseResult parse_text_reply(std::string_view input, TextReplyKind expected,
                              std::size_t max_value_size, Reply& reply) noexcept;
 
 // True iff `status` ends a reply of kind `expected`: END or an error for
-// retrieval; END, OK (stats reset, stats detail on|off) or an error for
+// retrieval and config; END, OK (stats reset, stats detail on|off) or an error for
 // stats; any unit for the other kinds.
 constexpr bool ends_reply(TextReplyKind expected, ReplyStatus status) noexcept {
-  if (expected == TextReplyKind::retrieval) {
+  if (expected == TextReplyKind::retrieval || expected == TextReplyKind::config) {
     return status == ReplyStatus::end || is_error(status);
   }
   if (expected == TextReplyKind::stats) {

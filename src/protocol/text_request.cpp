@@ -145,4 +145,10 @@ void append_verbosity_request(RequestBuffer& out, std::uint32_t level, bool nore
   end_line(out, noreply);
 }
 
+void append_config_get_request(RequestBuffer& out, std::string_view key) {
+  out.append("config get ");
+  out.append(key);
+  out.append(kLineEnd);
+}
+
 }  // namespace fastmc::protocol

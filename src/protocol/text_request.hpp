@@ -44,5 +44,8 @@ void append_flush_all_request(RequestBuffer& out, std::uint32_t delay, bool nore
 void append_stats_request(RequestBuffer& out, std::span<const std::string_view> arguments);
 void append_version_request(RequestBuffer& out);
 void append_verbosity_request(RequestBuffer& out, std::uint32_t level, bool noreply);
+// "config get <key>": AWS ElastiCache's configuration request (key "cluster"
+// for autodiscovery). Requires: key passed check_text_key.
+void append_config_get_request(RequestBuffer& out, std::string_view key);
 
 }  // namespace fastmc::protocol

@@ -23,9 +23,9 @@ using test::OwnedReply;
 using Kind = TextReplyKind;
 using Replies = std::vector<OwnedReply>;
 
-constexpr std::array<Kind, 8> kEveryKind = {Kind::retrieval,  Kind::storage, Kind::deletion,
+constexpr std::array<Kind, 9> kEveryKind = {Kind::retrieval,  Kind::storage, Kind::deletion,
                                             Kind::arithmetic, Kind::touch,   Kind::ok,
-                                            Kind::stats,      Kind::version};
+                                            Kind::stats,      Kind::version, Kind::config};
 
 OwnedReply line(ReplyStatus status) {
   OwnedReply reply;
@@ -318,6 +318,46 @@ TEST(TextReplyParserTest, VersionReply) {
   expect_complete("VERSION 1.6.18\r\n", Kind::version, {with_text(ReplyStatus::version, "1.6.18")});
   expect_complete("VERSION 1.4.5 (Ubuntu)\r\n", Kind::version,
                   {with_text(ReplyStatus::version, "1.4.5 (Ubuntu)")});
+}
+
+// ---- config (AWS ElastiCache's config get cluster)
+
+// The AWS ElastiCache docs' example reply ("Auto Discovery"), with its
+// payload ending in LF before the data block's CRLF.
+constexpr std::string_view kClusterPayload =
+    "12\nmyCluster.pc4ldq.0001.use1.cache.amazonaws.com|10.82.235.120|11211 "
+    "myCluster.pc4ldq.0002.use1.cache.amazonaws.com|10.80.249.27|11211\n";
+
+TEST(TextReplyParserTest, ConfigReplyIsAValueThenEnd) {
+  const std::string input = "CONFIG cluster 0 " + std::to_string(kClusterPayload.size()) + "\r\n" +
+                            std::string(kClusterPayload) + "\r\nEND\r\n";
+  expect_complete(input, Kind::config,
+                  {value("cluster", std::string(kClusterPayload)), line(ReplyStatus::end)});
+}
+
+TEST(TextReplyParserTest, ConfigErrorFromAnOldEngineEndsTheReply) {
+  expect_complete("ERROR\r\n", Kind::config, {line(ReplyStatus::error)});
+}
+
+TEST(TextReplyParserTest, ConfigWithoutItemIsJustEnd) {
+  expect_complete("END\r\n", Kind::config, {line(ReplyStatus::end)});
+}
+
+TEST(TextReplyParserTest, ConfigKeywordOnlyAnswersConfig) {
+  expect_malformed("CONFIG cluster 0 1\r\nx\r\nEND\r\n", Kind::retrieval);
+  expect_malformed("VALUE cluster 0 1\r\nx\r\nEND\r\n", Kind::config);
+  expect_malformed("config cluster 0 1\r\nx\r\nEND\r\n", Kind::config);
+}
+
+TEST(TextReplyParserTest, ConfigWithBadSizeOrShortDataIsMalformed) {
+  expect_malformed("CONFIG cluster 0 x\r\n", Kind::config);
+  expect_malformed("CONFIG cluster 0 2\r\nabc\r\nEND\r\n", Kind::config);
+  expect_malformed("CONFIG cluster\r\n", Kind::config);
+}
+
+TEST(TextReplyParserTest, ConfigAboveTheSizeLimitIsMalformed) {
+  const FeedOutcome outcome = feed_text_reply("CONFIG cluster 0 17\r\n", {Kind::config}, 16);
+  expect_malformed(outcome);
 }
 
 // ---- errors

@@ -242,6 +242,11 @@ TEST(TextRequestTest, Version) {
   EXPECT_EQ(encoded([](RequestBuffer& out) { append_version_request(out); }), "version\r\n");
 }
 
+TEST(TextRequestTest, ConfigGet) {
+  EXPECT_EQ(encoded([](RequestBuffer& out) { append_config_get_request(out, "cluster"); }),
+            "config get cluster\r\n");
+}
+
 TEST(TextRequestTest, Verbosity) {
   EXPECT_EQ(encoded([](RequestBuffer& out) { append_verbosity_request(out, 1, false); }),
             "verbosity 1\r\n");
