@@ -87,21 +87,38 @@ def find_memcached(binary: str | None = None) -> str:
     Raises MemcachedNotFoundError (naming the apt package) iff none is an
     executable file.
     """
-    explicit = binary or os.environ.get("FASTMC_MEMCACHED")
+    return _find_binary(
+        "memcached",
+        binary,
+        "FASTMC_MEMCACHED",
+        ("/usr/bin/memcached", "/usr/sbin/memcached"),
+        MemcachedNotFoundError,
+    )
+
+
+def _find_binary(
+    name: str,
+    binary: str | None,
+    variable: str,
+    fallbacks: tuple[str, ...],
+    error: type[Exception],
+) -> str:
+    """The executable named by ``binary`` or ``$variable``, else ``name`` on
+    PATH, else the first of ``fallbacks``; raises ``error`` naming the apt
+    package iff none is an executable file."""
+    explicit = binary or os.environ.get(variable)
     if explicit:
         resolved = shutil.which(explicit)
         if resolved is None:
-            raise MemcachedNotFoundError(
-                f"memcached binary {explicit!r} (from "
-                f"{'the binary argument' if binary else 'FASTMC_MEMCACHED'}) is not an executable"
-            )
+            origin = "the binary argument" if binary else variable
+            raise error(f"{name} binary {explicit!r} (from {origin}) is not an executable")
         return resolved
-    for candidate in (shutil.which("memcached"), "/usr/bin/memcached", "/usr/sbin/memcached"):
+    for candidate in (shutil.which(name), *fallbacks):
         if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
             return candidate
-    raise MemcachedNotFoundError(
-        "memcached not found (looked at FASTMC_MEMCACHED, PATH, /usr/bin and /usr/sbin); "
-        "install it with `apt-get install memcached` or set FASTMC_MEMCACHED to its path"
+    raise error(
+        f"{name} not found (looked at {variable}, PATH, {', '.join(fallbacks)}); "
+        f"install it with `apt-get install {name}` or set {variable} to its path"
     )
 
 
@@ -780,21 +797,12 @@ def find_nutcracker(binary: str | None = None) -> str:
     ``/usr/bin/nutcracker``. Raises TwemproxyNotFoundError (naming the apt
     package) iff none is an executable file.
     """
-    explicit = binary or os.environ.get("FASTMC_NUTCRACKER")
-    if explicit:
-        resolved = shutil.which(explicit)
-        if resolved is None:
-            raise TwemproxyNotFoundError(
-                f"nutcracker binary {explicit!r} (from "
-                f"{'the binary argument' if binary else 'FASTMC_NUTCRACKER'}) is not an executable"
-            )
-        return resolved
-    for candidate in (shutil.which("nutcracker"), "/usr/sbin/nutcracker", "/usr/bin/nutcracker"):
-        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-            return candidate
-    raise TwemproxyNotFoundError(
-        "nutcracker not found (looked at FASTMC_NUTCRACKER, PATH, /usr/sbin and /usr/bin); "
-        "install it with `apt-get install nutcracker` or set FASTMC_NUTCRACKER to its path"
+    return _find_binary(
+        "nutcracker",
+        binary,
+        "FASTMC_NUTCRACKER",
+        ("/usr/sbin/nutcracker", "/usr/bin/nutcracker"),
+        TwemproxyNotFoundError,
     )
 
 

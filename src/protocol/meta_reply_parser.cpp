@@ -25,18 +25,6 @@ constexpr std::string_view kLineEnd = "\r\n";
 // holds whichever way a server counts.
 constexpr std::size_t kMaxEchoedOpaqueSize = 32;
 
-ParseResult need_more(std::size_t needed = 0) noexcept {
-  return {ParseStatus::need_more, 0, needed, {}};
-}
-
-ParseResult malformed(std::string_view problem) noexcept {
-  return {ParseStatus::malformed, 0, 0, problem};
-}
-
-ParseResult complete(std::size_t consumed) noexcept {
-  return {ParseStatus::complete, consumed, 0, {}};
-}
-
 // "KEYWORD" alone or "KEYWORD <message>"; the message is the rest of the
 // line. As in the text parser, the message is optional for all three.
 bool match_error(std::string_view line, std::string_view keyword, ReplyStatus status,
@@ -172,33 +160,33 @@ ParseResult parse_value(std::string_view input, std::string_view fields, std::si
                         std::size_t max_value_size, Reply& reply) noexcept {
   std::string_view size_field;
   if (!next_field(fields, size_field)) {
-    return malformed("VA line has no size, or fields not separated by single spaces");
+    return ParseResult::malformed("VA line has no size, or fields not separated by single spaces");
   }
   std::uint64_t size = 0;
   if (!parse_decimal(size_field, size)) {
-    return malformed("VA size is not a decimal number below 2^64");
+    return ParseResult::malformed("VA size is not a decimal number below 2^64");
   }
   const std::string_view problem = parse_flags(fields, reply);
   if (!problem.empty()) {
-    return malformed(problem);
+    return ParseResult::malformed(problem);
   }
   // The second test keeps header + size + CRLF representable when the limit
   // is huge; a server never legitimately sends such a size.
   if (size > max_value_size ||
       size > std::numeric_limits<std::size_t>::max() - header_size - kLineEnd.size()) {
-    return malformed("VA size is above the value size limit");
+    return ParseResult::malformed("VA size is above the value size limit");
   }
   const auto data_size = static_cast<std::size_t>(size);
   const std::size_t unit_size = header_size + data_size + kLineEnd.size();
   if (input.size() < unit_size) {
-    return need_more(unit_size);
+    return ParseResult::need_more(unit_size);
   }
   if (input.substr(header_size + data_size, kLineEnd.size()) != kLineEnd) {
-    return malformed("VA data block is not followed by CRLF");
+    return ParseResult::malformed("VA data block is not followed by CRLF");
   }
   reply.status = ReplyStatus::value;
   reply.data = input.substr(header_size, data_size);
-  return complete(unit_size);
+  return ParseResult::complete(unit_size);
 }
 
 // "ME <key> <name>=<value>*": `fields` is the line after "ME". The pairs are
@@ -206,7 +194,7 @@ ParseResult parse_value(std::string_view input, std::string_view fields, std::si
 ParseResult parse_debug(std::string_view fields, std::size_t header_size, Reply& reply) noexcept {
   std::string_view key;
   if (!next_field(fields, key) || key.size() > kMaxKeySize) {
-    return malformed("ME line has no key, or one longer than 250 bytes");
+    return ParseResult::malformed("ME line has no key, or one longer than 250 bytes");
   }
   reply.status = ReplyStatus::debug;
   reply.key = key;
@@ -214,14 +202,14 @@ ParseResult parse_debug(std::string_view fields, std::size_t header_size, Reply&
   std::string_view pair;
   while (!fields.empty()) {
     if (!next_field(fields, pair)) {
-      return malformed("reply fields are not separated by single spaces");
+      return ParseResult::malformed("reply fields are not separated by single spaces");
     }
     const std::size_t equals = pair.find('=');
     if (equals == 0 || equals == std::string_view::npos) {
-      return malformed("ME field is not \"<name>=<value>\"");
+      return ParseResult::malformed("ME field is not \"<name>=<value>\"");
     }
   }
-  return complete(header_size);
+  return ParseResult::complete(header_size);
 }
 
 struct Code {
@@ -241,35 +229,35 @@ constexpr std::array<Code, 5> kFlagCodes = {{
 // Parses a reply that is one line (everything but VA).
 ParseResult parse_line(std::string_view line, std::size_t header_size, Reply& reply) noexcept {
   if (match_any_error(line, reply)) {
-    return complete(header_size);
+    return ParseResult::complete(header_size);
   }
   const std::string_view code = line.substr(0, 2);
   const std::string_view fields = line.substr(code.size());
   if (code.size() < 2 || (!fields.empty() && fields.front() != ' ')) {
-    return malformed("line is not a meta reply (unknown code)");
+    return ParseResult::malformed("line is not a meta reply (unknown code)");
   }
   for (const Code& known : kFlagCodes) {
     if (code == known.text) {
       const std::string_view problem = parse_flags(fields, reply);
       if (!problem.empty()) {
-        return malformed(problem);
+        return ParseResult::malformed(problem);
       }
       reply.status = known.status;
-      return complete(header_size);
+      return ParseResult::complete(header_size);
     }
   }
   if (code == "MN") {
     // mn takes no flags, so its reply has none.
     if (!fields.empty()) {
-      return malformed("MN line has fields");
+      return ParseResult::malformed("MN line has fields");
     }
     reply.status = ReplyStatus::noop;
-    return complete(header_size);
+    return ParseResult::complete(header_size);
   }
   if (code == "ME") {
     return parse_debug(fields, header_size, reply);
   }
-  return malformed("line is not a meta reply (unknown code)");
+  return ParseResult::malformed("line is not a meta reply (unknown code)");
 }
 
 }  // namespace
@@ -283,19 +271,19 @@ ParseResult parse_meta_reply(std::string_view input, std::size_t max_value_size,
   const void* newline = window == 0 ? nullptr : std::memchr(input.data(), '\n', window);
   if (newline == nullptr) {
     if (input.size() >= kMaxMetaReplyLineSize) {
-      return malformed("no CRLF within the reply line size limit");
+      return ParseResult::malformed("no CRLF within the reply line size limit");
     }
-    return need_more();
+    return ParseResult::need_more();
   }
   const auto newline_index =
       static_cast<std::size_t>(static_cast<const char*>(newline) - input.data());
   if (newline_index == 0 || input[newline_index - 1] != '\r') {
-    return malformed("reply line ends with LF without CR");
+    return ParseResult::malformed("reply line ends with LF without CR");
   }
   const std::string_view line = input.substr(0, newline_index - 1);
   const std::size_t header_size = newline_index + 1;
   if (line.find('\r') != std::string_view::npos) {
-    return malformed("reply line contains a CR before its end");
+    return ParseResult::malformed("reply line contains a CR before its end");
   }
 
   Reply parsed;

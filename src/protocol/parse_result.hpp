@@ -25,6 +25,16 @@ struct ParseResult {
   std::size_t needed = 0;
   // malformed: a short, static description of what was wrong.
   std::string_view problem;
+
+  static constexpr ParseResult complete(std::size_t consumed) noexcept {
+    return {ParseStatus::complete, consumed, 0, {}};
+  }
+  static constexpr ParseResult need_more(std::size_t needed = 0) noexcept {
+    return {ParseStatus::need_more, 0, needed, {}};
+  }
+  static constexpr ParseResult malformed(std::string_view problem) noexcept {
+    return {ParseStatus::malformed, 0, 0, problem};
+  }
 };
 
 }  // namespace fastmc::protocol

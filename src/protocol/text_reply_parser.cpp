@@ -24,18 +24,6 @@ constexpr std::string_view kLineEnd = "\r\n";
 // Longest token list in a reply line: VALUE <key> <flags> <size> <cas>.
 constexpr std::size_t kMaxValueTokens = 4;
 
-ParseResult need_more(std::size_t needed = 0) noexcept {
-  return {ParseStatus::need_more, 0, needed, {}};
-}
-
-ParseResult malformed(std::string_view problem) noexcept {
-  return {ParseStatus::malformed, 0, 0, problem};
-}
-
-ParseResult complete(std::size_t consumed) noexcept {
-  return {ParseStatus::complete, consumed, 0, {}};
-}
-
 // Splits `text` at single spaces into `tokens`; false if a token is empty
 // (a leading, trailing or doubled space) or there are more than tokens.size().
 // memcached always separates reply tokens with exactly one space.
@@ -106,25 +94,25 @@ ParseResult parse_value(std::string_view input, std::string_view arguments, std:
   std::array<std::string_view, kMaxValueTokens> tokens;
   std::size_t count = 0;
   if (!split_tokens(arguments, tokens, count) || count < 3) {
-    return malformed("VALUE line does not have 3 or 4 single-space separated fields");
+    return ParseResult::malformed("VALUE line does not have 3 or 4 single-space separated fields");
   }
   std::uint32_t flags = 0;
   if (!parse_decimal(tokens[1], flags)) {
-    return malformed("VALUE flags are not a decimal number below 2^32");
+    return ParseResult::malformed("VALUE flags are not a decimal number below 2^32");
   }
   std::uint64_t size = 0;
   if (!parse_decimal(tokens[2], size)) {
-    return malformed("VALUE size is not a decimal number below 2^64");
+    return ParseResult::malformed("VALUE size is not a decimal number below 2^64");
   }
   std::uint64_t cas = 0;
   if (count == 4 && !parse_decimal(tokens[3], cas)) {
-    return malformed("VALUE cas is not a decimal number below 2^64");
+    return ParseResult::malformed("VALUE cas is not a decimal number below 2^64");
   }
   // The second test keeps header + size + CRLF representable when the limit
   // is huge; a server never legitimately sends such a size.
   if (size > max_value_size ||
       size > std::numeric_limits<std::size_t>::max() - header_size - kLineEnd.size()) {
-    return malformed("VALUE size is above the value size limit");
+    return ParseResult::malformed("VALUE size is above the value size limit");
   }
   const auto data_size = static_cast<std::size_t>(size);
   const std::size_t unit_size = header_size + data_size + kLineEnd.size();
@@ -134,13 +122,13 @@ ParseResult parse_value(std::string_view input, std::string_view arguments, std:
   reply.cas = cas;
   reply.has_cas = count == 4;
   if (input.size() < unit_size) {
-    return need_more(unit_size);
+    return ParseResult::need_more(unit_size);
   }
   if (input.substr(header_size + data_size, kLineEnd.size()) != kLineEnd) {
-    return malformed("VALUE data block is not followed by CRLF");
+    return ParseResult::malformed("VALUE data block is not followed by CRLF");
   }
   reply.data = input.substr(header_size, data_size);
-  return complete(unit_size);
+  return ParseResult::complete(unit_size);
 }
 
 // "STAT <name> <value>": the name is one token, the value the rest of the
@@ -163,7 +151,7 @@ bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 ParseResult parse_line(std::string_view line, std::size_t header_size, TextReplyKind expected,
                        Reply& reply) noexcept {
   if (match_any_error(line, reply)) {
-    return complete(header_size);
+    return ParseResult::complete(header_size);
   }
   bool matched = false;
   switch (expected) {
@@ -186,7 +174,7 @@ ParseResult parse_line(std::string_view line, std::size_t header_size, TextReply
     case TextReplyKind::arithmetic:
       if (!line.empty() && is_digit(line.front())) {
         if (!parse_decimal(line, reply.number)) {
-          return malformed("arithmetic result is not a decimal number below 2^64");
+          return ParseResult::malformed("arithmetic result is not a decimal number below 2^64");
         }
         reply.status = ReplyStatus::number;
         matched = true;
@@ -202,14 +190,14 @@ ParseResult parse_line(std::string_view line, std::size_t header_size, TextReply
     case TextReplyKind::stats:
       if (line.starts_with("STAT ")) {
         if (!match_stat(line.substr(5), reply)) {
-          return malformed("STAT line is not \"STAT <name> <value>\"");
+          return ParseResult::malformed("STAT line is not \"STAT <name> <value>\"");
         }
         matched = true;
       } else if (line.starts_with("PREFIX ")) {
         // "stats detail dump": one "PREFIX <prefix> get <n> hit <n> ..." line
         // per key prefix, read as a statistic named after the prefix.
         if (!match_stat(line.substr(7), reply)) {
-          return malformed("PREFIX line is not \"PREFIX <prefix> <counters>\"");
+          return ParseResult::malformed("PREFIX line is not \"PREFIX <prefix> <counters>\"");
         }
         matched = true;
       } else {
@@ -228,7 +216,7 @@ ParseResult parse_line(std::string_view line, std::size_t header_size, TextReply
       }
       break;
   }
-  return matched ? complete(header_size) : malformed(kUnexpectedLine);
+  return matched ? ParseResult::complete(header_size) : ParseResult::malformed(kUnexpectedLine);
 }
 
 // Reads decimal digits at `position` up to `stop`; false on no digit, on a
@@ -297,10 +285,10 @@ std::optional<ParseResult> parse_value_fast(std::string_view input, std::size_t 
   reply.flags = static_cast<std::uint32_t>(flags);
   reply.cas = cas;
   reply.has_cas = has_cas;
-  if (input.size() < unit_size) return need_more(unit_size);
+  if (input.size() < unit_size) return ParseResult::need_more(unit_size);
   if (input.substr(header_size + data_size, kLineEnd.size()) != kLineEnd) return std::nullopt;
   reply.data = input.substr(header_size, data_size);
-  return complete(unit_size);
+  return ParseResult::complete(unit_size);
 }
 
 }  // namespace
@@ -320,19 +308,19 @@ ParseResult parse_text_reply(std::string_view input, TextReplyKind expected,
   const void* newline = window == 0 ? nullptr : std::memchr(input.data(), '\n', window);
   if (newline == nullptr) {
     if (input.size() >= kMaxReplyLineSize) {
-      return malformed("no CRLF within the reply line size limit");
+      return ParseResult::malformed("no CRLF within the reply line size limit");
     }
-    return need_more();
+    return ParseResult::need_more();
   }
   const auto newline_index =
       static_cast<std::size_t>(static_cast<const char*>(newline) - input.data());
   if (newline_index == 0 || input[newline_index - 1] != '\r') {
-    return malformed("reply line ends with LF without CR");
+    return ParseResult::malformed("reply line ends with LF without CR");
   }
   const std::string_view line = input.substr(0, newline_index - 1);
   const std::size_t header_size = newline_index + 1;
   if (line.find('\r') != std::string_view::npos) {
-    return malformed("reply line contains a CR before its end");
+    return ParseResult::malformed("reply line contains a CR before its end");
   }
 
   Reply parsed;
