@@ -1,15 +1,23 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Benchmark fastmc's Python API against the peer clients on one memcached.
+"""Benchmark fastmc's Python API against the peer clients on one memcached or several.
 
 Runs fastmc, pylibmc (default behaviors and tcp_nodelay), pymemcache (with and
 without no_delay), libmc, python-memcached and a raw-socket baseline against
 one memcached server, interleaved round by round, every read checked against
 what was stored, and writes a dated Markdown report with the ratios.
 
+With --servers N (N > 1) it runs the cluster mode instead: N memcached servers,
+every client configured for all of them in its consistent mode (fastmc as
+ketama and as libmc, pylibmc with ketama, pymemcache's HashClient, libmc,
+python-memcached), the workloads get_hit, set, get_many and set_many, and then
+the stopped-server scenario: one server stopped with SIGSTOP, one get_many of
+100 keys per client, timed, its result checked.
+
     python bench/compare_peers.py                  # full run, writes bench/reports/
     python bench/compare_peers.py --quick          # CI smoke run, < 30 s, no report
     python bench/compare_peers.py --clients raw,fastmc,libmc --workloads get_hit,get_many
+    python bench/compare_peers.py --servers 5      # cluster mode, *-python-peers-5-servers.md
 
 See bench/README.md for what each workload measures and how to read the ratios.
 """
@@ -26,12 +34,14 @@ import os
 import platform
 import shlex
 import shutil
+import signal
 import socket
 import statistics
 import struct
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -101,6 +111,38 @@ class Server:
     port: int
     how: str  # how it was started, for the report
     pid: int | None = None
+    # SIGSTOP / SIGCONT, returning once they took effect; None for an external server.
+    pause: Callable[[], None] | None = None
+    resume: Callable[[], None] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+def _stopped(pid: int) -> bool:
+    """True when every thread of `pid` is stopped (state T)."""
+    for stat in Path(f"/proc/{pid}/task").glob("*/stat"):
+        with contextlib.suppress(OSError):
+            # The state follows the command name, which is in parentheses.
+            if stat.read_text().rpartition(")")[2].split()[0] not in ("T", "t"):
+                return False
+    return True
+
+
+def signal_pauser(pid: int) -> tuple[Callable[[], None], Callable[[], None]]:
+    """pause / resume for a memcached we started without fastmc.testing."""
+
+    def pause() -> None:
+        os.kill(pid, signal.SIGSTOP)
+        deadline = time.monotonic() + 5
+        while not _stopped(pid) and time.monotonic() < deadline:
+            time.sleep(0.001)
+
+    def resume() -> None:
+        os.kill(pid, signal.SIGCONT)
+
+    return pause, resume
 
 
 @contextlib.contextmanager
@@ -121,7 +163,9 @@ def local_memcached(cpu: int | None) -> Iterator[Server]:
     else:
         raise RuntimeError(f"memcached did not start: {shlex.join(command)}")
     try:
-        yield Server("127.0.0.1", port, shlex.join(command), process.pid)
+        yield Server(
+            "127.0.0.1", port, shlex.join(command), process.pid, *signal_pauser(process.pid)
+        )
     finally:
         process.terminate()
         try:
@@ -142,7 +186,30 @@ def start_memcached(cpu: int | None) -> Iterator[Server]:
         return
     with MemcachedServer(cpu=cpu, max_item_size=MAX_ITEM_SIZE, memory_mb=256) as server:
         how = f"{shlex.join(server.command)} (fastmc.testing.MemcachedServer)"
-        yield Server(server.host, server.port, how, server.pid)
+        yield Server(server.host, server.port, how, server.pid, server.pause, server.resume)
+
+
+@contextlib.contextmanager
+def start_memcached_cluster(count: int, cpu: int | None) -> Iterator[list[Server]]:
+    """fastmc.testing.MemcachedCluster when it is importable, else `count` local_memcached."""
+    try:
+        from fastmc.testing import MemcachedCluster
+    except ImportError:
+        with contextlib.ExitStack() as stack:
+            yield [stack.enter_context(local_memcached(cpu)) for _ in range(count)]
+        return
+    with MemcachedCluster(count, cpu=cpu, max_item_size=MAX_ITEM_SIZE, memory_mb=256) as cluster:
+        yield [
+            Server(
+                server.host,
+                server.port,
+                f"{shlex.join(server.command)} (fastmc.testing.MemcachedCluster)",
+                server.pid,
+                server.pause,
+                server.resume,
+            )
+            for server in cluster
+        ]
 
 
 def allowed_cpus(pid: int | None) -> str:
@@ -201,8 +268,59 @@ class RawSocket:
         if received != size or not self.buffer.startswith(expected):
             fail("raw reply to", request[:60], expected, bytes(self.buffer[:received]))
 
+    def send(self, request: bytes) -> None:
+        self._sendall(request)
+
+    def receive(self, expected: bytes) -> None:
+        """The reading half of roundtrip (kept apart so roundtrip stays one call)."""
+        size = len(expected)
+        received = 0
+        try:
+            count = received = self._recv_into(self.buffer)
+            while count and received < size:
+                count = self._recv_into(self.view[received:])
+                received += count
+            if not count:
+                raise ConnectionError("memcached closed the connection")
+        except OSError as error:
+            got = bytes(self.buffer[:received])
+            raise VerificationError(
+                f"raw: {error}; expected {_show(expected)}, got {_show(got)}"
+            ) from error
+        if received != size or not self.buffer.startswith(expected):
+            fail("raw reply", "", expected, bytes(self.buffer[:received]))
+
     def close(self) -> None:
         self.sock.close()
+
+
+class RawCluster:
+    """The raw baseline on several servers: one RawSocket per server.
+
+    A key goes to server crc32(key) % N (a baseline needs no compatible
+    placement). A multi-key call is a fan-out: every server's pipelined request
+    is written first, then the replies are read server by server.
+    """
+
+    def __init__(self, servers: list[Server]) -> None:
+        self.sockets = [RawSocket(server.host, server.port) for server in servers]
+
+    def locate(self, key: str) -> int:
+        return zlib.crc32(key.encode()) % len(self.sockets)
+
+    def for_key(self, key: str) -> RawSocket:
+        return self.sockets[self.locate(key)]
+
+    def split(self, keys: list[str]) -> list[tuple[RawSocket, list[str]]]:
+        """(socket, its keys in the given order) for every server with at least one key."""
+        parts: dict[int, list[str]] = {}
+        for key in keys:
+            parts.setdefault(self.locate(key), []).append(key)
+        return [(self.sockets[index], part) for index, part in sorted(parts.items())]
+
+    def close(self) -> None:
+        for sock in self.sockets:
+            sock.close()
 
 
 def get_request(keys: list[bytes]) -> bytes:
@@ -217,7 +335,25 @@ def hit_reply(key: bytes, value: bytes) -> bytes:
     return b"VALUE %b 0 %d\r\n%b\r\n" % (key, len(value), value)
 
 
-class Admin:
+class AdminChecks:
+    """The checks every admin has, on top of its `fetch`."""
+
+    def fetch(self, keys: list[str]) -> dict[str, bytes]:
+        raise NotImplementedError
+
+    def expect(self, what: str, items: dict[str, bytes]) -> None:
+        found = self.fetch(list(items))
+        for key, value in items.items():
+            if found.get(key) != value:
+                fail(f"{what}: the server holds for", key, value, found.get(key))
+
+    def expect_missing(self, what: str, keys: list[str]) -> None:
+        found = self.fetch(keys)
+        if found:
+            fail(f"{what}: still on the server:", next(iter(found)), None, found)
+
+
+class Admin(AdminChecks):
     """An untimed connection that preloads keys and checks what clients stored.
 
     It parses replies instead of comparing them whole, so it does not depend on
@@ -270,19 +406,71 @@ class Admin:
             self._read_exact(2)
         return found
 
-    def expect(self, what: str, items: dict[str, bytes]) -> None:
-        found = self.fetch(list(items))
-        for key, value in items.items():
-            if found.get(key) != value:
-                fail(f"{what}: the server holds for", key, value, found.get(key))
-
-    def expect_missing(self, what: str, keys: list[str]) -> None:
-        found = self.fetch(keys)
-        if found:
-            fail(f"{what}: still on the server:", next(iter(found)), None, found)
+    def delete(self, keys: list[str]) -> None:
+        self.sock.sendall(b"".join(b"delete %b\r\n" % k.encode() for k in keys))
+        for key in keys:
+            line = self._read_line()
+            if line not in (b"DELETED", b"NOT_FOUND"):
+                raise RuntimeError(f"admin delete {key!r}: {line!r}")
 
     def close(self) -> None:
         self.sock.close()
+
+
+class PlacedAdmin(AdminChecks):
+    """The admin connections to every server of a cluster, with one client's placement.
+
+    Keys are stored and fetched on the server that client sends them to, so a
+    preloaded key is where the client looks for it, and a check after a write
+    reads the copy the client wrote.
+    """
+
+    def __init__(self, admins: list[Admin], locate: Callable[[str], int]) -> None:
+        self.admins = admins
+        self.locate = locate
+
+    def _split(self, keys: list[str]) -> dict[int, list[str]]:
+        parts: dict[int, list[str]] = {}
+        for key in keys:
+            parts.setdefault(self.locate(key), []).append(key)
+        return parts
+
+    def store(self, items: dict[str, bytes]) -> None:
+        for index, keys in self._split(list(items)).items():
+            self.admins[index].store({key: items[key] for key in keys})
+
+    def fetch(self, keys: list[str]) -> dict[str, bytes]:
+        found: dict[str, bytes] = {}
+        for index, part in self._split(keys).items():
+            found.update(self.admins[index].fetch(part))
+        return found
+
+
+def discover_placement(
+    what: str, m: Methods, keys: list[str], admins: list[Admin]
+) -> dict[str, int]:
+    """Where a client puts each of `keys`: it sets them itself, the admins find them.
+
+    Untimed. Every key must be on exactly one server, with the value stored.
+    """
+    marks = {key: value_of(f"where:{what}:{key}:", VALUE_SIZE) for key in keys}
+    for key, value in marks.items():
+        if not m.set(key, value):
+            fail(f"{what}: set", key, True, False)
+    placement: dict[str, int] = {}
+    for index, admin in enumerate(admins):
+        for key, value in admin.fetch(keys).items():
+            if value != marks[key]:
+                fail(f"{what}: server {index} holds for", key, marks[key], value)
+            if key in placement:
+                raise VerificationError(
+                    f"{what}: {key!r} is on servers {placement[key]} and {index}"
+                )
+            placement[key] = index
+    for key in keys:
+        if key not in placement:
+            fail(f"{what}: no server holds", key, marks[key], None)
+    return placement
 
 
 # ---------------------------------------------------------------------------
@@ -312,23 +500,31 @@ class ClientSpec:
     name: str
     package: str  # distribution name, for the version
     config: str  # how it is configured, for the report
-    make: Callable[[str, int], Methods] | None  # None: the raw baseline
+    make: Callable[[list[str]], Methods] | None  # from "host:port" addresses; None: raw
     is_peer: bool = True
     note: str = ""
 
 
-def make_fastmc(host: str, port: int) -> Methods:
-    import fastmc
-
-    mc = fastmc.Client([f"{host}:{port}"])
-    return Methods(mc.get, mc.set, mc.delete, mc.incr, mc.get_many, mc.set_many, [], mc.close)
+def _host_port(address: str) -> tuple[str, int]:
+    host, _, port = address.rpartition(":")
+    return host, int(port)
 
 
-def make_pylibmc(behaviors: dict[str, Any]) -> Callable[[str, int], Methods]:
-    def make(host: str, port: int) -> Methods:
+def make_fastmc(**options: Any) -> Callable[[list[str]], Methods]:
+    def make(addresses: list[str]) -> Methods:
+        import fastmc
+
+        mc = fastmc.Client(addresses, **options)
+        return Methods(mc.get, mc.set, mc.delete, mc.incr, mc.get_many, mc.set_many, [], mc.close)
+
+    return make
+
+
+def make_pylibmc(behaviors: dict[str, Any]) -> Callable[[list[str]], Methods]:
+    def make(addresses: list[str]) -> Methods:
         import pylibmc
 
-        mc = pylibmc.Client([f"{host}:{port}"], binary=False, behaviors=behaviors or None)
+        mc = pylibmc.Client(addresses, binary=False, behaviors=behaviors or None)
         return Methods(
             mc.get, mc.set, mc.delete, mc.incr, mc.get_multi, mc.set_multi, [], mc.disconnect_all
         )
@@ -336,33 +532,54 @@ def make_pylibmc(behaviors: dict[str, Any]) -> Callable[[str, int], Methods]:
     return make
 
 
-def make_pymemcache(no_delay: bool) -> Callable[[str, int], Methods]:
-    def make(host: str, port: int) -> Methods:
+def make_pymemcache(no_delay: bool) -> Callable[[list[str]], Methods]:
+    def make(addresses: list[str]) -> Methods:
         from pymemcache.client.base import Client
 
         # default_noreply=False: pymemcache's default sends set and delete
         # with noreply and reports success without waiting for the server.
-        mc = Client((host, port), no_delay=no_delay, default_noreply=False)
+        (address,) = addresses
+        mc = Client(_host_port(address), no_delay=no_delay, default_noreply=False)
         return Methods(mc.get, mc.set, mc.delete, mc.incr, mc.get_many, mc.set_many, [], mc.close)
 
     return make
 
 
-def make_libmc(host: str, port: int) -> Methods:
-    import libmc
+def make_pymemcache_hash(**options: Any) -> Callable[[list[str]], Methods]:
+    def make(addresses: list[str]) -> Methods:
+        from pymemcache.client.hash import HashClient
 
-    mc = libmc.Client([f"{host}:{port}"], comp_threshold=0, noreply=False)
-    # libmc's set_multi returns True when every key was stored.
-    return Methods(mc.get, mc.set, mc.delete, mc.incr, mc.get_multi, mc.set_multi, True, mc.quit)
+        mc = HashClient([_host_port(a) for a in addresses], default_noreply=False, **options)
+        return Methods(mc.get, mc.set, mc.delete, mc.incr, mc.get_many, mc.set_many, [], mc.close)
+
+    return make
 
 
-def make_python_memcached(host: str, port: int) -> Methods:
-    import memcache
+def make_libmc(**config: int) -> Callable[[list[str]], Methods]:
+    def make(addresses: list[str]) -> Methods:
+        import libmc
 
-    mc = memcache.Client([f"{host}:{port}"])
-    return Methods(
-        mc.get, mc.set, mc.delete, mc.incr, mc.get_multi, mc.set_multi, [], mc.disconnect_all
-    )
+        mc = libmc.Client(addresses, comp_threshold=0, noreply=False)
+        for name, value in config.items():  # e.g. MC_POLL_TIMEOUT=500
+            mc.config(getattr(libmc, name), value)
+        # libmc's set_multi returns True when every key was stored.
+        return Methods(
+            mc.get, mc.set, mc.delete, mc.incr, mc.get_multi, mc.set_multi, True, mc.quit
+        )
+
+    return make
+
+
+def make_python_memcached(**options: Any) -> Callable[[list[str]], Methods]:
+    def make(addresses: list[str]) -> Methods:
+        import memcache
+
+        mc = memcache.Client(addresses, **options)
+        return Methods(
+            mc.get, mc.set, mc.delete, mc.incr, mc.get_multi, mc.set_multi, [], mc.disconnect_all
+        )
+
+    return make
 
 
 CLIENTS = [
@@ -377,7 +594,7 @@ CLIENTS = [
         "fastmc",
         "fastmc",
         "fastmc.Client([server]) (defaults: tcp_nodelay on)",
-        make_fastmc,
+        make_fastmc(),
         is_peer=False,
     ),
     ClientSpec(
@@ -405,18 +622,94 @@ CLIENTS = [
         "libmc",
         "libmc",
         "libmc.Client([server], comp_threshold=0, noreply=False)",
-        make_libmc,
+        make_libmc(),
         note="delete returns True for a missing key too",
     ),
     ClientSpec(
         "python-memcached",
         "python-memcached",
         "memcache.Client([server])",
-        make_python_memcached,
+        make_python_memcached(),
         note="socket timeout 3 s: a poll() before each recv",
     ),
 ]
+
+# Cluster mode (--servers N > 1): every client on all N servers in its own
+# consistent mode. fastmc is measured twice, with the placement of each peer it
+# can stand in for bit for bit (docs/routing.md): ketama = pylibmc's ketama
+# (one_at_a_time hash), libmc = libmc's default. The report checks that each
+# pair really puts the same keys on the same servers.
+CLUSTER_CLIENTS = [
+    ClientSpec(
+        "raw",
+        "",
+        "one blocking TCP_NODELAY socket per server, key -> server crc32 % N; "
+        "multi-key calls write every server's request, then read the replies",
+        None,
+        is_peer=False,
+    ),
+    ClientSpec(
+        "fastmc-ketama",
+        "fastmc",
+        'fastmc.Client(servers, distribution="ketama") (pylibmc\'s ketama placement)',
+        make_fastmc(distribution="ketama"),
+        is_peer=False,
+    ),
+    ClientSpec(
+        "fastmc-libmc",
+        "fastmc",
+        'fastmc.Client(servers, distribution="libmc") (libmc\'s placement)',
+        make_fastmc(distribution="libmc"),
+        is_peer=False,
+    ),
+    ClientSpec(
+        "pylibmc-ketama",
+        "pylibmc",
+        'binary=False, behaviors={"ketama": True} (tcp_nodelay off)',
+        make_pylibmc({"ketama": True}),
+    ),
+    ClientSpec(
+        "pylibmc-ketama-nodelay",
+        "pylibmc",
+        'binary=False, behaviors={"ketama": True, "tcp_nodelay": True}',
+        make_pylibmc({"ketama": True, "tcp_nodelay": True}),
+    ),
+    ClientSpec(
+        "pymemcache-hash",
+        "pymemcache",
+        "pymemcache.client.hash.HashClient(servers, default_noreply=False) (no_delay off)",
+        make_pymemcache_hash(),
+        note="multi-key calls visit the servers one after the other",
+    ),
+    ClientSpec(
+        "pymemcache-hash-nodelay",
+        "pymemcache",
+        "HashClient(servers, default_noreply=False, no_delay=True)",
+        make_pymemcache_hash(no_delay=True),
+        note="as pymemcache-hash",
+    ),
+    ClientSpec(
+        "libmc",
+        "libmc",
+        "libmc.Client(servers, comp_threshold=0, noreply=False)",
+        make_libmc(),
+    ),
+    ClientSpec(
+        "python-memcached",
+        "python-memcached",
+        "memcache.Client(servers)",
+        make_python_memcached(),
+        note="socket timeout 3 s: a poll() before each recv",
+    ),
+]
+# Pairs whose placement must be identical for the comparison to be like for like.
+SAME_PLACEMENT = [
+    ("fastmc-ketama", "pylibmc-ketama"),
+    ("fastmc-ketama", "pylibmc-ketama-nodelay"),
+    ("fastmc-libmc", "libmc"),
+]
 CLIENT_NAMES = [spec.name for spec in CLIENTS]
+CLUSTER_CLIENT_NAMES = [spec.name for spec in CLUSTER_CLIENTS]
 
 
 # ---------------------------------------------------------------------------
@@ -434,7 +727,7 @@ Chunk = Callable[[], int]
 class Context:
     tag: str  # per-client key prefix, so clients never see each other's items
     round: int
-    admin: Admin
+    admin: Admin | PlacedAdmin
 
 
 def keys_for(ctx: Context, workload: str, count: int = KEY_COUNT) -> list[str]:
@@ -449,12 +742,17 @@ class Workload:
     name = ""
     description = ""
     ops_per_chunk = KEY_COUNT
+    key_count = KEY_COUNT  # the keys a client uses, keys_for(ctx, name, key_count)
     target: float | None = None  # fastmc / fastest peer, as a throughput ratio
 
     def chunk(self, m: Methods, ctx: Context) -> Chunk:
         raise NotImplementedError
 
     def raw_chunk(self, raw: RawSocket, ctx: Context) -> Chunk:
+        raise NotImplementedError
+
+    def cluster_raw_chunk(self, raw: RawCluster, ctx: Context) -> Chunk:
+        """The raw baseline in cluster mode (only the cluster workloads have one)."""
         raise NotImplementedError
 
     def check(self, ctx: Context) -> None:
@@ -490,6 +788,20 @@ class SetWorkload(Workload):
         def run() -> int:
             start = perf_counter_ns()
             for request in requests:
+                roundtrip(request, b"STORED\r\n")
+            return perf_counter_ns() - start
+
+        return run
+
+    def cluster_raw_chunk(self, raw: RawCluster, ctx: Context) -> Chunk:
+        calls = [
+            (raw.for_key(k).roundtrip, set_request(k.encode(), v))
+            for k, v in self._items(ctx).items()
+        ]
+
+        def run() -> int:
+            start = perf_counter_ns()
+            for roundtrip, request in calls:
                 roundtrip(request, b"STORED\r\n")
             return perf_counter_ns() - start
 
@@ -534,6 +846,24 @@ class GetHitWorkload(Workload):
         def run() -> int:
             start = perf_counter_ns()
             for request, expected in pairs:
+                roundtrip(request, expected)
+            return perf_counter_ns() - start
+
+        return run
+
+    def cluster_raw_chunk(self, raw: RawCluster, ctx: Context) -> Chunk:
+        calls = [
+            (
+                raw.for_key(k).roundtrip,
+                get_request([k.encode()]),
+                hit_reply(k.encode(), v) + b"END\r\n",
+            )
+            for k, v in self._items(ctx).items()
+        ]
+
+        def run() -> int:
+            start = perf_counter_ns()
+            for roundtrip, request, expected in calls:
                 roundtrip(request, expected)
             return perf_counter_ns() - start
 
@@ -668,6 +998,7 @@ class GetManyWorkload(Workload):
     name = "get_many"
     description = "one multi-get of 100 keys, all hits; the whole {key: value} dict is compared"
     ops_per_chunk = MULTI_CALLS_PER_CHUNK
+    key_count = BATCH_SIZE
     target = 1.5
 
     def _items(self, ctx: Context) -> dict[str, bytes]:
@@ -706,11 +1037,43 @@ class GetManyWorkload(Workload):
 
         return run
 
+    def cluster_raw_chunk(self, raw: RawCluster, ctx: Context) -> Chunk:
+        items = self._items(ctx)
+        parts = raw.split(list(items))
+        sends = [(sock.send, get_request([k.encode() for k in keys])) for sock, keys in parts]
+        receives = [
+            (
+                sock.receive,
+                b"".join(hit_reply(k.encode(), items[k]) for k in keys) + b"END\r\n",
+            )
+            for sock, keys in parts
+        ]
+        return _fan_out(sends, receives)
+
+
+def _fan_out(
+    sends: list[tuple[Callable[[bytes], None], bytes]],
+    receives: list[tuple[Callable[[bytes], None], bytes]],
+) -> Chunk:
+    """A raw multi-key chunk on a cluster: write every server's request, then read each reply."""
+
+    def run() -> int:
+        start = perf_counter_ns()
+        for _ in range(MULTI_CALLS_PER_CHUNK):
+            for send, request in sends:
+                send(request)
+            for receive, expected in receives:
+                receive(expected)
+        return perf_counter_ns() - start
+
+    return run
+
 
 class SetManyWorkload(Workload):
     name = "set_many"
     description = "one multi-set of 100 keys of 100 bytes; the server's copies are checked after"
     ops_per_chunk = MULTI_CALLS_PER_CHUNK
+    key_count = BATCH_SIZE
     target = 1.3
 
     def _items(self, ctx: Context) -> dict[str, bytes]:
@@ -745,6 +1108,16 @@ class SetManyWorkload(Workload):
             return perf_counter_ns() - start
 
         return run
+
+    def cluster_raw_chunk(self, raw: RawCluster, ctx: Context) -> Chunk:
+        items = self._items(ctx)
+        parts = raw.split(list(items))
+        sends = [
+            (sock.send, b"".join(set_request(k.encode(), items[k]) for k in keys))
+            for sock, keys in parts
+        ]
+        receives = [(sock.receive, b"STORED\r\n" * len(keys)) for sock, keys in parts]
+        return _fan_out(sends, receives)
 
     def check(self, ctx: Context) -> None:
         ctx.admin.expect(self.name, self._items(ctx))
@@ -814,6 +1187,7 @@ WORKLOADS: list[Workload] = [
     LargeWorkload("large_900k"),
 ]
 WORKLOAD_NAMES = [w.name for w in WORKLOADS]
+CLUSTER_WORKLOAD_NAMES = ["set", "get_hit", "get_many", "set_many"]
 
 
 # ---------------------------------------------------------------------------
@@ -891,9 +1265,14 @@ class Running:
     spec: ClientSpec
     tag: str
     methods: Methods | None = None
-    raw: RawSocket | None = None
+    raw: RawSocket | RawCluster | None = None
+    # Cluster mode: the admin that stores and checks keys where this client puts them.
+    admin: PlacedAdmin | None = None
+    placement: dict[str, int] = dataclasses.field(default_factory=dict)
 
     def chunk(self, workload: Workload, ctx: Context) -> Chunk:
+        if isinstance(self.raw, RawCluster):
+            return workload.cluster_raw_chunk(self.raw, ctx)
         if self.raw is not None:
             return workload.raw_chunk(self.raw, ctx)
         assert self.methods is not None
@@ -906,16 +1285,245 @@ class Running:
             self.methods.close()
 
 
-def open_clients(specs: list[ClientSpec], server: Server) -> list[Running]:
+def workload_keys(tag: str, workloads: list[Workload]) -> list[str]:
+    return [f"bench:{tag}:{w.name}:{i:03d}" for w in workloads for i in range(w.key_count)]
+
+
+def open_clients(
+    specs: list[ClientSpec],
+    servers: list[Server],
+    admins: list[Admin],
+    workloads: list[Workload],
+) -> list[Running]:
+    """Opens every client; in cluster mode also finds where each puts its keys (untimed)."""
+    addresses = [server.address for server in servers]
+    cluster = len(servers) > 1
     running = []
     for index, spec in enumerate(specs):
         client = Running(spec, tag=f"c{index}")
-        if spec.make is None:
-            client.raw = RawSocket(server.host, server.port)
-        else:
-            client.methods = spec.make(server.host, server.port)
         running.append(client)
+        if spec.make is None:
+            if cluster:
+                raw = RawCluster(servers)
+                client.raw = raw
+                client.admin = PlacedAdmin(admins, raw.locate)
+            else:
+                client.raw = RawSocket(servers[0].host, servers[0].port)
+            continue
+        client.methods = spec.make(addresses)
+        if cluster:
+            keys = workload_keys(client.tag, workloads)
+            placement = discover_placement(spec.name, client.methods, keys, admins)
+            client.placement = placement
+            client.admin = PlacedAdmin(admins, placement.__getitem__)
     return running
+
+
+@dataclasses.dataclass
+class Placement:
+    """Where the clients put the same 100 probe keys (cluster mode)."""
+
+    spread: dict[str, list[int]]  # client -> keys per server
+    # (fastmc client, peer, keys on the same server, keys compared)
+    pairs: list[tuple[str, str, int, int]]
+
+
+def compare_placements(
+    specs: list[ClientSpec], servers: list[Server], admins: list[Admin]
+) -> Placement:
+    """Every library client sets the same probe keys; the admins find where each went."""
+    addresses = [server.address for server in servers]
+    keys = [f"bench:placement:{i:03d}" for i in range(BATCH_SIZE)]
+    found: dict[str, dict[str, int]] = {}
+    for spec in specs:
+        if spec.make is None:
+            continue
+        methods = spec.make(addresses)
+        try:
+            found[spec.name] = discover_placement(spec.name, methods, keys, admins)
+        finally:
+            methods.close()
+            for admin in admins:
+                admin.delete(keys)
+    spread = {
+        name: [sum(1 for index in where.values() if index == s) for s in range(len(servers))]
+        for name, where in found.items()
+    }
+    pairs = [
+        (ours, peer, sum(found[ours][k] == found[peer][k] for k in keys), len(keys))
+        for ours, peer in SAME_PLACEMENT
+        if ours in found and peer in found
+    ]
+    return Placement(spread, pairs)
+
+
+# ---------------------------------------------------------------------------
+# The stopped-server scenario (cluster mode)
+
+STOP_TIMEOUT = 0.5  # seconds: every client's read timeout in the scenario
+STOP_MARGIN = 0.1  # seconds fastmc may take beyond it
+STOPPED_SERVER = 0  # the index of the server stopped
+STOP_CALLS = 3  # get_many calls timed while it is stopped (what a client remembers shows)
+
+
+@dataclasses.dataclass
+class StopSpec:
+    name: str  # also the benchmark client(s) it stands for: name, name + "-nodelay"
+    package: str
+    config: str
+    make: Callable[[list[str]], Methods]
+    is_fastmc: bool = False
+
+
+STOP_CLIENTS = [
+    StopSpec(
+        "fastmc-ketama",
+        "fastmc",
+        'distribution="ketama", timeout=0.5, connect_timeout=0.5 (dead_server_policy "error", '
+        "the default)",
+        make_fastmc(distribution="ketama", timeout=STOP_TIMEOUT, connect_timeout=STOP_TIMEOUT),
+        is_fastmc=True,
+    ),
+    StopSpec(
+        "fastmc-libmc",
+        "fastmc",
+        'distribution="libmc", timeout=0.5, connect_timeout=0.5',
+        make_fastmc(distribution="libmc", timeout=STOP_TIMEOUT, connect_timeout=STOP_TIMEOUT),
+        is_fastmc=True,
+    ),
+    StopSpec(
+        "pylibmc-ketama",
+        "pylibmc",
+        'behaviors={"ketama": True, "tcp_nodelay": True, "connect_timeout": 500, '
+        '"_poll_timeout": 500} (ms)',
+        make_pylibmc(
+            {"ketama": True, "tcp_nodelay": True, "connect_timeout": 500, "_poll_timeout": 500}
+        ),
+    ),
+    StopSpec(
+        "pymemcache-hash",
+        "pymemcache",
+        "HashClient(servers, default_noreply=False, timeout=0.5, connect_timeout=0.5, "
+        "ignore_exc=True)",
+        make_pymemcache_hash(timeout=STOP_TIMEOUT, connect_timeout=STOP_TIMEOUT, ignore_exc=True),
+    ),
+    StopSpec(
+        "libmc",
+        "libmc",
+        "config(MC_POLL_TIMEOUT, 500), config(MC_CONNECT_TIMEOUT, 500) (ms)",
+        make_libmc(MC_POLL_TIMEOUT=500, MC_CONNECT_TIMEOUT=500),
+    ),
+    StopSpec(
+        "python-memcached",
+        "python-memcached",
+        "memcache.Client(servers, socket_timeout=0.5)",
+        make_python_memcached(socket_timeout=STOP_TIMEOUT),
+    ),
+]
+
+
+@dataclasses.dataclass
+class StopCall:
+    seconds: float
+    live_returned: int  # keys of the live servers returned with their value
+    live_total: int
+    stopped_returned: int  # keys of the stopped server returned (should be 0)
+    wrong: int  # values returned that differ from the stored ones
+    raised: str  # "" or the exception
+
+
+@dataclasses.dataclass
+class StopResult:
+    spec: StopSpec
+    calls: list[StopCall] = dataclasses.field(default_factory=list)
+    skipped: str = ""
+
+    @property
+    def verdict(self) -> str:
+        if not self.spec.is_fastmc:
+            return "-"
+        if not self.calls:
+            return "not measured"
+        first = self.calls[0]
+        ok = (
+            not first.raised
+            and not first.wrong
+            and first.live_returned == first.live_total
+            and first.seconds <= STOP_TIMEOUT + STOP_MARGIN
+        )
+        return "met" if ok else "NOT MET"
+
+
+def timed_get_many(
+    m: Methods, keys: list[str], expected: dict[str, bytes], placement: dict[str, int]
+) -> StopCall:
+    raised = ""
+    got: Any = {}
+    start = time.perf_counter()
+    try:
+        got = m.get_many(keys)
+    except Exception as error:
+        raised = f"{type(error).__name__}: {error}"
+    seconds = time.perf_counter() - start
+    got = got if isinstance(got, dict) else {}
+    live = [k for k in keys if placement[k] != STOPPED_SERVER]
+    return StopCall(
+        seconds,
+        sum(1 for k in live if got.get(k) == expected[k]),
+        len(live),
+        sum(1 for k in keys if placement[k] == STOPPED_SERVER and k in got),
+        sum(1 for k, v in got.items() if expected.get(k) != v),
+        raised,
+    )
+
+
+def stopped_server_scenario(
+    chosen: list[str] | None,
+    servers: list[Server],
+    admins: list[Admin],
+    log: Callable[[str], None],
+) -> list[StopResult]:
+    """For each client: load 100 keys through it, stop one server, time get_many calls."""
+    server = servers[STOPPED_SERVER]
+    assert server.pause is not None and server.resume is not None
+    addresses = [s.address for s in servers]
+    results = []
+    for index, spec in enumerate(STOP_CLIENTS):
+        if chosen is not None and not {spec.name, f"{spec.name}-nodelay"} & set(chosen):
+            continue
+        result = StopResult(spec)
+        results.append(result)
+        try:
+            m = spec.make(addresses)
+        except ImportError as error:
+            result.skipped = f"not importable: {error}"
+            continue
+        try:
+            keys = [f"bench:s{index}:stopped:{i:03d}" for i in range(BATCH_SIZE)]
+            # Loaded through the client itself: its own placement, every connection open.
+            placement = discover_placement(spec.name, m, keys, admins)
+            expected = {key: value_of(f"where:{spec.name}:{key}:", VALUE_SIZE) for key in keys}
+            got = m.get_many(keys)
+            if got != expected:
+                fail(f"{spec.name}: get_many with every server up of", "100 keys", expected, got)
+            server.pause()
+            try:
+                result.calls = [
+                    timed_get_many(m, keys, expected, placement) for _ in range(STOP_CALLS)
+                ]
+            finally:
+                server.resume()
+        finally:
+            m.close()
+        first = result.calls[0]
+        log(
+            f"stopped server: {spec.name}: {first.seconds * 1000:.0f} ms, "
+            f"{first.live_returned}/{first.live_total} live keys"
+            + (f", raised {first.raised}" if first.raised else "")
+        )
+        # What the paused server queued is answered now; let it settle before the next client.
+        time.sleep(0.05)
+    return results
 
 
 Results = dict[str, dict[str, list[float]]]  # workload -> client -> µs per op, per round
@@ -924,7 +1532,7 @@ Results = dict[str, dict[str, list[float]]]  # workload -> client -> µs per op,
 def run_rounds(
     clients: list[Running],
     workloads: list[Workload],
-    admin: Admin,
+    admin: Admin | None,  # None in cluster mode: every client has its own
     args: argparse.Namespace,
     guard: CpuGuard | None,
     log: Callable[[str], None],
@@ -941,7 +1549,7 @@ def run_rounds(
         attempts = 1 if warm_up or guard is None else 1 + args.retries
         for workload in workloads:
             for client in order:
-                ctx = Context(client.tag, round_index, admin)
+                ctx = Context(client.tag, round_index, client.admin or admin)
                 # (foreign fraction, µs per op) of the cleanest attempt so far
                 best: tuple[float, float] | None = None
                 try:
@@ -1100,7 +1708,7 @@ def compare_configurations(first: str, second: str, rows: dict[str, tuple[float,
 class RunInfo:
     """What the report says about the run besides the figures."""
 
-    server: Server
+    servers: list[Server]
     memcached_version: str
     pinning: str
     skipped: dict[str, str]  # client -> why it was not measured
@@ -1108,6 +1716,9 @@ class RunInfo:
     guard: str = ""
     seconds_total: float = 0.0
     noisy: set[tuple[str, str]] = dataclasses.field(default_factory=set)  # (workload, client)
+    placement: Placement | None = None  # cluster mode
+    stopped: list[StopResult] | None = None  # cluster mode, when the servers are ours
+    stopped_note: str = ""  # why the stopped-server scenario did not run
 
 
 def render_report(
@@ -1116,9 +1727,13 @@ def render_report(
     by_name = {spec.name: spec for spec in specs}
     names = [spec.name for spec in specs]
     summary = {w: {c: summarise(s) for c, s in row.items() if s} for w, row in results.items()}
-    has_fastmc = "fastmc" in names
+    fastmc_names = [spec.name for spec in specs if spec.package == "fastmc"]
+    has_fastmc = bool(fastmc_names)
     today = datetime.date.today().isoformat()
+    cluster = len(info.servers) > 1
     title = "fastmc vs Python memcached clients"
+    if cluster:
+        title += f" on {len(info.servers)} servers"
     if not has_fastmc:
         title += ": PEERS ONLY (fastmc not measured)"
     out = [f"# {title}, {today}", ""]
@@ -1136,8 +1751,18 @@ def render_report(
         f"- Command: `{shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]])}`",
         f"- Machine: {cpu_model()}, {os.cpu_count()} CPUs; kernel {uname.release}",
         f"- Python: {platform.python_implementation()} {platform.python_version()}",
-        f"- memcached {info.memcached_version} at {info.server.host}:{info.server.port}, "
-        f"started as `{info.server.how}`",
+        *(
+            [
+                f"- memcached {info.memcached_version}, {len(info.servers)} servers at "
+                + ", ".join(server.address for server in info.servers)
+                + f"; the first started as `{info.servers[0].how}`, the others alike"
+            ]
+            if cluster
+            else [
+                f"- memcached {info.memcached_version} at {info.servers[0].host}:"
+                f"{info.servers[0].port}, started as `{info.servers[0].how}`"
+            ]
+        ),
         f"- Pinning: {info.pinning}",
         f"- CPU guard: {info.guard}",
         f"- Load average (1, 5, 15 min) before the run: {_loads(info.load_before)}; after: "
@@ -1160,9 +1785,10 @@ def render_report(
         "them serialises bytes (all store them with flags 0), so no pickling is measured. "
         "Every value read is compared with the value stored; a mismatch stops the run.",
         "",
-        "## Workloads",
-        "",
     ]
+    if info.placement is not None:
+        out += render_placement(info.placement, len(info.servers))
+    out += ["## Workloads", ""]
     out += [f"- `{w.name}`: {w.description}" for w in WORKLOADS if w.name in results]
     out += [
         "",
@@ -1171,6 +1797,19 @@ def render_report(
         "from Python and nothing else (no formatting, no parsing, no value object). For "
         "get_many it is one pipelined multi-get, for set_many 100 pipelined sets in one write.",
         "",
+    ]
+    if cluster:
+        out += [
+            f"On {len(info.servers)} servers `raw` has one such socket per server and sends a "
+            "key to server crc32(key) % N; a get_many or set_many writes every server's "
+            "pipelined request first and then reads the replies one server after the other "
+            "(a fan-out, as fastmc, pylibmc and libmc do; pymemcache's HashClient and "
+            "python-memcached's set_multi go server by server). Every client (and the check "
+            "of what it stored) uses its own placement, found before the run by letting it "
+            "set its keys and asking every server which it holds.",
+            "",
+        ]
+    out += [
         "## Results: µs per operation (median of the rounds; ± is the interquartile range)",
         "",
     ]
@@ -1211,39 +1850,43 @@ def render_report(
     rows = []
     verdicts = []
     targets = {w.name: w.target for w in WORKLOADS}
+    several = len(fastmc_names) > 1
     for workload, row in summary.items():
         best = fastest_peer(row, by_name)
         target = targets.get(workload)
-        fast = row.get("fastmc")
         best_us = "-" if best is None else f"{row[best].median:.2f}"
         best_raw = (
             "-"
             if best is None or "raw" not in row
             else f"{speedup(row[best].median, row['raw'].median):.2f}"
         )
-        if fast is None or best is None:
-            ratio, verdict = "-", "not measured"
-        else:
-            value = speedup(fast.median, row[best].median)
-            ratio = f"{value:.2f}x"
-            verdict = ("met" if value >= target else "NOT MET") if target else "no target"
-        verdicts.append(verdict)
-        rows.append(
-            [
-                workload,
-                best or "-",
-                best_us,
-                best_raw,
-                "-" if fast is None else f"{fast.median:.2f}",
-                ratio,
-                f">= {target}x" if target else "-",
-                verdict,
-            ]
-        )
+        for ours in fastmc_names or ["fastmc"]:
+            fast = row.get(ours)
+            if fast is None or best is None:
+                ratio, verdict = "-", "not measured"
+            else:
+                value = speedup(fast.median, row[best].median)
+                ratio = f"{value:.2f}x"
+                verdict = ("met" if value >= target else "NOT MET") if target else "no target"
+            verdicts.append(verdict)
+            rows.append(
+                [
+                    workload,
+                    *([ours] if several else []),
+                    best or "-",
+                    best_us,
+                    best_raw,
+                    "-" if fast is None else f"{fast.median:.2f}",
+                    ratio,
+                    f">= {target}x" if target else "-",
+                    verdict,
+                ]
+            )
     out += [
         table(
             [
                 "workload",
+                *(["fastmc client"] if several else []),
                 "fastest peer",
                 "peer µs",
                 "peer / raw",
@@ -1260,12 +1903,13 @@ def render_report(
         met = verdicts.count("met")
         out += [f"Targets met: {met} of {sum(v in ('met', 'NOT MET') for v in verdicts)}.", ""]
 
-    if "pylibmc" in names and "pylibmc-nodelay" in names:
+    pylibmc = "pylibmc-ketama" if cluster else "pylibmc"
+    if pylibmc in names and f"{pylibmc}-nodelay" in names:
         out += ["## pylibmc: default behaviors vs tcp_nodelay", ""]
         rows = []
         speedups: dict[str, tuple[float, float]] = {}
         for workload, row in summary.items():
-            default, nodelay = row.get("pylibmc"), row.get("pylibmc-nodelay")
+            default, nodelay = row.get(pylibmc), row.get(f"{pylibmc}-nodelay")
             if default is None or nodelay is None:
                 continue
             value = speedup(nodelay.median, default.median)
@@ -1279,7 +1923,77 @@ def render_report(
             compare_configurations("tcp_nodelay", "default", speedups),
             "",
         ]
+    if cluster:
+        out += render_stopped(info, len(info.servers))
     return "\n".join(out)
+
+
+def render_placement(placement: Placement, count: int) -> list[str]:
+    out = [
+        "## Placement",
+        "",
+        f"Where each client puts the same {BATCH_SIZE} probe keys (`bench:placement:000` ...), "
+        "found by letting it set them and asking every server which it holds:",
+        "",
+    ]
+    rows = [[name, *(str(n) for n in spread)] for name, spread in placement.spread.items()]
+    out += [table(["client", *(f"server {i}" for i in range(count))], rows), ""]
+    for ours, peer, same, total in placement.pairs:
+        verdict = "identical" if same == total else "DIFFERENT"
+        out.append(f"- {ours} vs {peer}: {same} of {total} keys on the same server ({verdict})")
+    return [*out, ""]
+
+
+def render_stopped(info: RunInfo, count: int) -> list[str]:
+    out = ["## One server stopped (SIGSTOP)", ""]
+    if info.stopped is None:
+        return [*out, f"Not run: {info.stopped_note}", ""]
+    out += [
+        f"With the {count} servers up, each client below stores {BATCH_SIZE} keys itself (its "
+        f"own placement; every connection is then open) and reads them back with one get_many; "
+        f"then server {STOPPED_SERVER} is stopped with SIGSTOP (connects still succeed, "
+        f"nothing is answered) and the client makes {STOP_CALLS} get_many calls of the same "
+        "keys, each timed; SIGCONT follows whatever happens. Each client has a "
+        f"{STOP_TIMEOUT} s timeout where it can be set:",
+        "",
+        table(
+            ["client", "version", "configuration"],
+            [[r.spec.name, package_version(r.spec.package), r.spec.config] for r in info.stopped],
+        ),
+        "",
+        f"fastmc's target: the first call returns every live server's keys, nothing wrong and "
+        f'no exception, within {STOP_TIMEOUT} s + {STOP_MARGIN} s. "Live keys" are those on '
+        'the other servers; "wrong" counts values returned that differ from the stored ones. '
+        "The later calls show what each client remembers of the failure.",
+        "",
+    ]
+    rows = []
+    for result in info.stopped:
+        if result.skipped:
+            rows.append([result.spec.name, "-", result.skipped, "", "", "", "-"])
+            continue
+        for number, call in enumerate(result.calls, 1):
+            rows.append(
+                [
+                    result.spec.name if number == 1 else "",
+                    str(number),
+                    f"{call.seconds * 1000:.0f}",
+                    f"{call.live_returned} of {call.live_total}",
+                    str(call.wrong),
+                    call.raised.replace("|", "/") or "no",
+                    result.verdict if number == 1 else "",
+                ]
+            )
+    out += [
+        table(["client", "call", "ms", "live keys returned", "wrong", "raised", "verdict"], rows),
+        "",
+    ]
+    odd = [
+        r.spec.name for r in info.stopped if r.calls and any(c.stopped_returned for c in r.calls)
+    ]
+    if odd:
+        out += [f"Returned keys of the stopped server (failover to another server?): {odd}", ""]
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -1293,7 +2007,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--server",
         metavar="HOST:PORT",
-        help="use this memcached instead of starting one (not pinned by us)",
+        action="append",
+        help="use this memcached instead of starting one (not pinned by us); repeated or "
+        "comma-separated: a cluster of those servers",
+    )
+    parser.add_argument(
+        "--servers",
+        type=int,
+        metavar="N",
+        default=None,
+        help="start N memcached servers (default 1); N > 1 is the cluster mode: "
+        f"workloads {','.join(CLUSTER_WORKLOAD_NAMES)}, clients "
+        f"{','.join(CLUSTER_CLIENT_NAMES)}, then the stopped-server scenario",
     )
     parser.add_argument(
         "--cpu", type=int, default=1, help="CPU to pin this process and memcached to (default 1)"
@@ -1308,14 +2033,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--workloads",
-        default=",".join(WORKLOAD_NAMES),
-        help=f"comma-separated, from: {','.join(WORKLOAD_NAMES)}",
+        default=None,
+        help=f"comma-separated, from: {','.join(WORKLOAD_NAMES)} (default: all; in cluster "
+        f"mode {','.join(CLUSTER_WORKLOAD_NAMES)}, which are all it has)",
     )
     parser.add_argument(
         "--clients",
         default=None,
-        help=f"comma-separated, from: {','.join(CLIENT_NAMES)} (default: all "
-        "that import; naming one that does not import is an error)",
+        help=f"comma-separated, from: {','.join(CLIENT_NAMES)} (cluster mode: "
+        f"{','.join(CLUSTER_CLIENT_NAMES)}) (default: all that import; naming one that does "
+        "not import is an error)",
     )
     parser.add_argument(
         "--quick",
@@ -1325,7 +2052,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--report",
         metavar="PATH",
-        help="Markdown report (default bench/reports/YYYY-MM-DD-python-peers.md; '-' for none)",
+        help="Markdown report (default bench/reports/YYYY-MM-DD-python-peers.md, with N "
+        "servers YYYY-MM-DD-python-peers-N-servers.md; '-' for none)",
     )
     parser.add_argument(
         "--max-foreign",
@@ -1346,24 +2074,33 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="exit with status 2 when fastmc misses a target",
     )
     args = parser.parse_args(argv)
+    args.server = [a.strip() for v in args.server or [] for a in v.split(",") if a.strip()]
+    if args.server and args.servers is not None and args.servers != len(args.server):
+        parser.error(f"--servers {args.servers} but {len(args.server)} --server addresses")
+    count = len(args.server) or args.servers or 1
+    if count < 1:
+        parser.error("--servers must be >= 1")
+    args.servers = count
+    cluster = count > 1
     if args.quick:
         args.rounds, args.seconds_per_round = 3, 0.02
     if args.report is None:
-        args.report = (
-            "-"
-            if args.quick
-            else str(
-                REPO / "bench" / "reports" / f"{datetime.date.today().isoformat()}-python-peers.md"
-            )
-        )
-    for option, known in (("workloads", WORKLOAD_NAMES), ("clients", CLIENT_NAMES)):
+        name = f"{datetime.date.today().isoformat()}-python-peers"
+        name += f"-{count}-servers" if cluster else ""
+        args.report = "-" if args.quick else str(REPO / "bench" / "reports" / f"{name}.md")
+    if args.workloads is None:
+        args.workloads = ",".join(CLUSTER_WORKLOAD_NAMES if cluster else WORKLOAD_NAMES)
+    workload_names = CLUSTER_WORKLOAD_NAMES if cluster else WORKLOAD_NAMES
+    client_names = CLUSTER_CLIENT_NAMES if cluster else CLIENT_NAMES
+    for option, known in (("workloads", workload_names), ("clients", client_names)):
         value = getattr(args, option)
         if value is None:
             continue
         chosen = [name.strip() for name in value.split(",") if name.strip()]
         unknown = sorted(set(chosen) - set(known))
         if unknown:
-            parser.error(f"unknown {option}: {', '.join(unknown)}")
+            mode = f" with {count} servers" if cluster else ""
+            parser.error(f"unknown {option}{mode}: {', '.join(unknown)}")
         setattr(args, option, chosen)
     if args.rounds < 1 or args.seconds_per_round <= 0:
         parser.error("--rounds must be >= 1 and --seconds-per-round > 0")
@@ -1372,12 +2109,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def why_unavailable(spec: ClientSpec, server: Server) -> str | None:
+def why_unavailable(spec: ClientSpec, servers: list[Server]) -> str | None:
     """None if the client can be created, else why not."""
     if spec.make is None:
         return None
     try:
-        spec.make(server.host, server.port).close()
+        spec.make([server.address for server in servers]).close()
     except ImportError as error:
         return f"not importable: {error}"
     except Exception as error:  # a broken build: skipped, with the reason in the report
@@ -1394,13 +2131,22 @@ def pin(cpu: int) -> None:
 
 
 @contextlib.contextmanager
-def server_for(args: argparse.Namespace) -> Iterator[Server]:
+def servers_for(args: argparse.Namespace) -> Iterator[list[Server]]:
     if args.server:
-        host, _, port = args.server.rpartition(":")
-        yield Server(host or "127.0.0.1", int(port), "external (--server); not started here")
+        servers = []
+        for address in args.server:
+            host, _, port = address.rpartition(":")
+            how = f"external (--server {address}); not started here"
+            servers.append(Server(host or "127.0.0.1", int(port), how))
+        yield servers
         return
-    with start_memcached(None if args.no_pin else args.cpu) as server:
-        yield server
+    cpu = None if args.no_pin else args.cpu
+    if args.servers == 1:
+        with start_memcached(cpu) as server:
+            yield [server]
+        return
+    with start_memcached_cluster(args.servers, cpu) as servers:
+        yield servers
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1414,22 +2160,25 @@ def main(argv: list[str] | None = None) -> int:
     workloads = [w for w in WORKLOADS if w.name in args.workloads]
     started = time.monotonic()
     load_before = os.getloadavg()
-    with server_for(args) as server:
+    cluster = args.servers > 1
+    with servers_for(args) as servers:
+        what = "memcached" if not cluster else f"{len(servers)} memcached servers"
         if args.no_pin:
             pinning = "none (--no-pin)"
         else:
             if args.server:
-                where = "memcached is external (--server): not pinned by this script"
+                where = f"{what} external (--server): not pinned by this script"
             else:
-                where = f"memcached on CPUs {allowed_cpus(server.pid)} (taskset)"
+                cpus = sorted({allowed_cpus(server.pid) for server in servers})
+                where = f"{what} on CPUs {' / '.join(cpus)} (taskset)"
             pinning = f"this process on CPU {args.cpu} (sched_setaffinity), {where}"
-        log(f"memcached at {server.host}:{server.port}; pinning: {pinning}")
+        log(f"{what} at {', '.join(s.address for s in servers)}; pinning: {pinning}")
         skipped: dict[str, str] = {}
         specs = []
-        for spec in CLIENTS:
+        for spec in CLUSTER_CLIENTS if cluster else CLIENTS:
             if args.clients is not None and spec.name not in args.clients:
                 continue
-            why = why_unavailable(spec, server)
+            why = why_unavailable(spec, servers)
             if why is None:
                 specs.append(spec)
             elif args.clients is not None:
@@ -1438,24 +2187,40 @@ def main(argv: list[str] | None = None) -> int:
                 skipped[spec.name] = why
                 log(f"skipping {spec.name}: {why}")
         guard = None
-        if args.no_pin or server.pid is None or args.seconds_per_round < 0.1:
+        pids = [server.pid for server in servers]
+        if args.no_pin or None in pids or args.seconds_per_round < 0.1:
             guard_text = (
                 "off (it needs pinning, a memcached started here, and rounds of 0.1 s or more)"
             )
         else:
-            guard = CpuGuard(args.cpu, [os.getpid(), server.pid])
-        admin = Admin(server.host, server.port)
-        info = RunInfo(server, admin.version(), pinning, skipped, load_before)
-        clients = open_clients(specs, server)
+            guard = CpuGuard(args.cpu, [os.getpid(), *(pid for pid in pids if pid is not None)])
+        admins = [Admin(server.host, server.port) for server in servers]
+        versions = sorted({admin.version() for admin in admins})
+        info = RunInfo(servers, " / ".join(versions), pinning, skipped, load_before)
         try:
-            results, counts = run_rounds(clients, workloads, admin, args, guard, log)
+            if cluster:
+                info.placement = compare_placements(specs, servers, admins)
+                for ours, peer, same, total in info.placement.pairs:
+                    log(f"placement {ours} vs {peer}: {same} of {total} keys on the same server")
+            clients = open_clients(specs, servers, admins, workloads)
+            try:
+                results, counts = run_rounds(
+                    clients, workloads, None if cluster else admins[0], args, guard, log
+                )
+            finally:
+                for client in clients:
+                    client.close()
+            if cluster:
+                if any(server.pause is None for server in servers):
+                    info.stopped_note = "the servers are external (--server): not ours to stop"
+                else:
+                    info.stopped = stopped_server_scenario(args.clients, servers, admins, log)
         except VerificationError as error:
             log(f"VERIFICATION FAILED: {error}")
             return 1
         finally:
-            for client in clients:
-                client.close()
-            admin.close()
+            for admin in admins:
+                admin.close()
         if guard is not None:
             guard_text = (
                 f"a measurement during which other processes ran on CPU {args.cpu} for more "
