@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: MIT
 // Running prepared exchanges on several connections at once (engine layer).
 //
-// Every connection's requests are written first, then all replies are read
-// together with one poll() loop, under one deadline for the whole batch
-// (libmc's batch shape, without its fresh timeout per poll). A single
-// connection takes the fast path: Connection::run, one blocking recv.
+// Every connection's requests are written first, then the replies are read
+// connection by connection, under one deadline for the whole batch (libmc's
+// batch shape, without its fresh timeout per poll): with all servers
+// answering in parallel, the later connections find their replies waiting.
 //
 // Thread-safety: the connections must be leased by the calling thread.
 #pragma once

@@ -106,6 +106,12 @@ bool Connection::run(Deadline deadline) {
       if (!read_some(true)) return false;
       continue;
     }
+    // Take what has already arrived before waiting: a batch finishing its
+    // servers one by one finds most replies waiting, and those count even
+    // when an earlier, stalled server used up the deadline.
+    const std::uint64_t received_before = bytes_received_;
+    if (!read_some(false)) return false;
+    if (bytes_received_ != received_before) continue;
     const int ready = wait_ready(socket_.fd(), POLLIN, deadline);
     if (ready == 0) {
       fail(ConnectionFailure::timed_out, "no complete reply before the deadline");
@@ -196,6 +202,7 @@ bool Connection::read_some(bool may_block) {
     return false;
   }
   read_buffer_.commit(static_cast<std::size_t>(received));
+  bytes_received_ += static_cast<std::size_t>(received);
   received_any_ = true;
   return parse_available();
 }
@@ -329,6 +336,7 @@ bool Connection::receive_direct_value(bool may_block) {
     return false;
   }
   received_any_ = true;
+  bytes_received_ += static_cast<std::size_t>(received);
   direct_.received += static_cast<std::size_t>(received);
   if (direct_.received < direct_.record.data_size) return true;
   direct_.active = false;

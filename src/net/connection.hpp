@@ -164,7 +164,8 @@ class Connection {
   std::size_t next_expected_ = 0;
   std::size_t bytes_wanted_ = 0;  // a pending unit's size when the parser knows it
   bool received_any_ = false;
-  bool trailing_ = false;  // bytes arrived after the last expected reply
+  std::uint64_t bytes_received_ = 0;  // over the connection's life
+  bool trailing_ = false;             // bytes arrived after the last expected reply
   bool pipeline_error_ = false;
   ConnectionFailure failure_ = ConnectionFailure::none;
   std::string failure_detail_;

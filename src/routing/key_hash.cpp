@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include <openssl/evp.h>
+#include <zlib.h>
 
 namespace fastmc::routing {
 namespace {
@@ -31,19 +32,6 @@ std::uint32_t load_little_endian(const char* bytes) noexcept {
   return unsigned_byte(bytes[0]) | (unsigned_byte(bytes[1]) << 8) |
          (unsigned_byte(bytes[2]) << 16) | (unsigned_byte(bytes[3]) << 24);
 }
-
-// The reflected CRC-32 table (polynomial 0xEDB88320), as zlib, libhashkit and
-// libmc use.
-constexpr std::array<std::uint32_t, 256> make_crc32_table() noexcept {
-  std::array<std::uint32_t, 256> table{};
-  for (std::uint32_t index = 0; index < 256; ++index) {
-    std::uint32_t value = index;
-    for (int bit = 0; bit < 8; ++bit) value = (value & 1) ? 0xEDB88320u ^ (value >> 1) : value >> 1;
-    table[index] = value;
-  }
-  return table;
-}
-constexpr std::array<std::uint32_t, 256> kCrc32Table = make_crc32_table();
 
 constexpr std::uint32_t kFnv32Offset = 2166136261u;
 constexpr std::uint32_t kFnv32Prime = 16777619u;
@@ -308,10 +296,11 @@ std::uint32_t one_at_a_time_hash(std::string_view key) noexcept {
   return hash;
 }
 
+// zlib's CRC-32 (reflected, polynomial 0xEDB88320): the one libhashkit, libmc
+// and Python's binascii.crc32 compute.
 std::uint32_t crc32_hash(std::string_view key) noexcept {
-  std::uint32_t crc = 0xffffffffu;
-  for (const char c : key) crc = (crc >> 8) ^ kCrc32Table[(crc ^ unsigned_byte(c)) & 0xffu];
-  return ~crc;
+  return static_cast<std::uint32_t>(
+      ::crc32_z(0, reinterpret_cast<const Bytef*>(key.data()), key.size()));
 }
 
 std::uint32_t murmur3_x86_32(std::span<const std::string_view> parts, std::uint32_t seed) noexcept {

@@ -67,5 +67,25 @@ TEST(BatchTest, AStoppedServerTimesOutAtTheDeadlineWhileTheOthersComplete) {
   EXPECT_LT(elapsed, 210ms);
 }
 
+TEST(BatchTest, RepliesThatArrivedCountEvenAfterAnEarlierStalledServerUsedTheDeadline) {
+  testing::MemcachedProcess stopped;
+  testing::MemcachedProcess healthy;
+  auto a = open_connection(stopped);
+  auto b = open_connection(healthy);
+  stopped.pause();
+  prepare_version(*a);
+  prepare_version(*b);
+  net::Connection* connections[] = {a.get(), b.get()};  // the stalled one first
+  const auto started = std::chrono::steady_clock::now();
+  run_exchanges(connections, net::Deadline::after(150ms));
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  stopped.resume();
+  EXPECT_EQ(a->failure(), net::ConnectionFailure::timed_out);
+  EXPECT_EQ(b->failure(), net::ConnectionFailure::none);
+  ASSERT_EQ(b->reply_count(), 1u);
+  EXPECT_EQ(b->reply(0).status, protocol::ReplyStatus::version);
+  EXPECT_LT(elapsed, 210ms);
+}
+
 }  // namespace
 }  // namespace fastmc::engine
