@@ -9,11 +9,11 @@
 
 #include <array>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 
 #include "protocol/decimal.hpp"
 #include "protocol/key.hpp"
+#include "protocol/reply_line.hpp"
 
 namespace fastmc::protocol {
 namespace {
@@ -24,28 +24,6 @@ constexpr std::string_view kLineEnd = "\r\n";
 // (it counts the O), so an echoed one is at most 31, and 32 is the bound that
 // holds whichever way a server counts.
 constexpr std::size_t kMaxEchoedOpaqueSize = 32;
-
-// "KEYWORD" alone or "KEYWORD <message>"; the message is the rest of the
-// line. As in the text parser, the message is optional for all three.
-bool match_error(std::string_view line, std::string_view keyword, ReplyStatus status,
-                 Reply& reply) noexcept {
-  if (!line.starts_with(keyword)) {
-    return false;
-  }
-  const std::string_view rest = line.substr(keyword.size());
-  if (!rest.empty() && rest.front() != ' ') {
-    return false;
-  }
-  reply.status = status;
-  reply.data = rest.empty() ? rest : rest.substr(1);
-  return true;
-}
-
-bool match_any_error(std::string_view line, Reply& reply) noexcept {
-  return match_error(line, "ERROR", ReplyStatus::error, reply) ||
-         match_error(line, "CLIENT_ERROR", ReplyStatus::client_error, reply) ||
-         match_error(line, "SERVER_ERROR", ReplyStatus::server_error, reply);
-}
 
 // Takes the next field from `fields`, which is empty or starts with the one
 // space before the field. False if there is none or it is empty (a doubled
@@ -228,7 +206,7 @@ constexpr std::array<Code, 5> kFlagCodes = {{
 
 // Parses a reply that is one line (everything but VA).
 ParseResult parse_line(std::string_view line, std::size_t header_size, Reply& reply) noexcept {
-  if (match_any_error(line, reply)) {
+  if (match_error_line(line, reply)) {
     return ParseResult::complete(header_size);
   }
   const std::string_view code = line.substr(0, 2);
@@ -264,27 +242,10 @@ ParseResult parse_line(std::string_view line, std::size_t header_size, Reply& re
 
 ParseResult parse_meta_reply(std::string_view input, std::size_t max_value_size,
                              Reply& reply) noexcept {
-  // Only the first kMaxMetaReplyLineSize bytes are searched, so a missing
-  // line end is noticed after a bounded amount of input whatever the split.
-  const std::size_t window =
-      input.size() < kMaxMetaReplyLineSize ? input.size() : kMaxMetaReplyLineSize;
-  const void* newline = window == 0 ? nullptr : std::memchr(input.data(), '\n', window);
-  if (newline == nullptr) {
-    if (input.size() >= kMaxMetaReplyLineSize) {
-      return ParseResult::malformed("no CRLF within the reply line size limit");
-    }
-    return ParseResult::need_more();
-  }
-  const auto newline_index =
-      static_cast<std::size_t>(static_cast<const char*>(newline) - input.data());
-  if (newline_index == 0 || input[newline_index - 1] != '\r') {
-    return ParseResult::malformed("reply line ends with LF without CR");
-  }
-  const std::string_view line = input.substr(0, newline_index - 1);
-  const std::size_t header_size = newline_index + 1;
-  if (line.find('\r') != std::string_view::npos) {
-    return ParseResult::malformed("reply line contains a CR before its end");
-  }
+  std::string_view line;
+  const ParseResult found = find_reply_line(input, kMaxMetaReplyLineSize, line);
+  if (found.status != ParseStatus::complete) return found;
+  const std::size_t header_size = found.consumed;
 
   Reply parsed;
   ParseResult result;

@@ -9,12 +9,12 @@
 
 #include <algorithm>
 #include <array>
-#include <cstring>
 #include <initializer_list>
 #include <limits>
 #include <optional>
 
 #include "protocol/decimal.hpp"
+#include "protocol/reply_line.hpp"
 
 namespace fastmc::protocol {
 namespace {
@@ -42,29 +42,6 @@ bool split_tokens(std::string_view text, std::array<std::string_view, kMaxValueT
     }
     text.remove_prefix(space + 1);
   }
-}
-
-// "KEYWORD" alone or "KEYWORD <message>"; the message is the rest of the line.
-// protocol.txt writes the message as optional for ERROR and CLIENT_ERROR in
-// places ("ERROR [message]"), so a bare keyword is accepted for all three.
-bool match_error(std::string_view line, std::string_view keyword, ReplyStatus status,
-                 Reply& reply) noexcept {
-  if (!line.starts_with(keyword)) {
-    return false;
-  }
-  const std::string_view rest = line.substr(keyword.size());
-  if (!rest.empty() && rest.front() != ' ') {
-    return false;
-  }
-  reply.status = status;
-  reply.data = rest.empty() ? rest : rest.substr(1);
-  return true;
-}
-
-bool match_any_error(std::string_view line, Reply& reply) noexcept {
-  return match_error(line, "ERROR", ReplyStatus::error, reply) ||
-         match_error(line, "CLIENT_ERROR", ReplyStatus::client_error, reply) ||
-         match_error(line, "SERVER_ERROR", ReplyStatus::server_error, reply);
 }
 
 // A line that is a whole keyword, e.g. "STORED". Compared exactly: keywords
@@ -150,7 +127,7 @@ bool is_digit(char c) noexcept { return c >= '0' && c <= '9'; }
 // Parses a unit that is one line (everything but VALUE) for the expected kind.
 ParseResult parse_line(std::string_view line, std::size_t header_size, TextReplyKind expected,
                        Reply& reply) noexcept {
-  if (match_any_error(line, reply)) {
+  if (match_error_line(line, reply)) {
     return ParseResult::complete(header_size);
   }
   bool matched = false;
@@ -302,26 +279,10 @@ ParseResult parse_text_reply(std::string_view input, TextReplyKind expected,
       return *result;
     }
   }
-  // Only the first kMaxReplyLineSize bytes are searched, so a missing line
-  // end is noticed after a bounded amount of input whatever the split.
-  const std::size_t window = input.size() < kMaxReplyLineSize ? input.size() : kMaxReplyLineSize;
-  const void* newline = window == 0 ? nullptr : std::memchr(input.data(), '\n', window);
-  if (newline == nullptr) {
-    if (input.size() >= kMaxReplyLineSize) {
-      return ParseResult::malformed("no CRLF within the reply line size limit");
-    }
-    return ParseResult::need_more();
-  }
-  const auto newline_index =
-      static_cast<std::size_t>(static_cast<const char*>(newline) - input.data());
-  if (newline_index == 0 || input[newline_index - 1] != '\r') {
-    return ParseResult::malformed("reply line ends with LF without CR");
-  }
-  const std::string_view line = input.substr(0, newline_index - 1);
-  const std::size_t header_size = newline_index + 1;
-  if (line.find('\r') != std::string_view::npos) {
-    return ParseResult::malformed("reply line contains a CR before its end");
-  }
+  std::string_view line;
+  const ParseResult found = find_reply_line(input, kMaxReplyLineSize, line);
+  if (found.status != ParseStatus::complete) return found;
+  const std::size_t header_size = found.consumed;
 
   Reply parsed;
   ParseResult result;
