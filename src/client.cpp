@@ -701,10 +701,15 @@ Result<FetchedItems> Client::fetch(std::span<const std::string_view> keys, Fetch
   const net::Deadline deadline = engine->new_deadline();
   const bool miss_on_error = engine->options().miss_on_error;
 
-  if (engine->server_count() == 1) {
-    engine::Server& server = engine->server(0);
+  // One server involved (a single key, or a one-server client): no
+  // grouping, and a stale pooled connection is retried as for any read.
+  if (engine->server_count() == 1 || keys.size() == 1) {
+    const auto now = engine::ServerHealth::Clock::now();
+    const std::optional<std::size_t> index =
+        engine->server_count() == 1 ? std::optional<std::size_t>(0) : engine->route(keys[0], now);
+    engine::Server& server = engine->server(index ? *index : engine->server_index_for(keys[0]));
     std::optional<Error> failure;
-    if (!server.health().admits(engine::ServerHealth::Clock::now())) {
+    if (!index || !server.health().admits(now)) {
       failure = server_down_error(server);
     } else {
       failure = exchange_with(
