@@ -22,30 +22,19 @@
 #include <limits>
 #include <string_view>
 
+#include "parser_invariants.hpp"
 #include "protocol/base64.hpp"
 #include "protocol/parse_result.hpp"
 #include "protocol/reply.hpp"
 
 namespace {
 
+using fastmc::fuzz::is_inside;
+using fastmc::fuzz::kMaxValueSizes;
+using fastmc::fuzz::require;
 using fastmc::protocol::ParseResult;
 using fastmc::protocol::ParseStatus;
 using fastmc::protocol::Reply;
-
-void require(bool condition) {
-  if (!condition) {
-    std::abort();
-  }
-}
-
-bool is_inside(std::string_view view, std::string_view unit) {
-  if (view.empty()) {
-    return true;
-  }
-  const auto begin = reinterpret_cast<std::uintptr_t>(unit.data());
-  const auto start = reinterpret_cast<std::uintptr_t>(view.data());
-  return start >= begin && start + view.size() <= begin + unit.size();
-}
 
 bool same_reply(const Reply& a, const Reply& b) {
   return a.status == b.status && a.key == b.key && a.data == b.data && a.flags == b.flags &&
@@ -115,30 +104,9 @@ void check_prefix_agrees(std::string_view whole, std::size_t prefix_size,
   const ParseResult full = checked_parse(whole, max_value_size, whole_reply);
   const ParseResult part =
       checked_parse(whole.substr(0, prefix_size), max_value_size, prefix_reply);
-  switch (part.status) {
-    case ParseStatus::complete:
-      require(full.status == ParseStatus::complete && full.consumed == part.consumed);
-      require(same_reply(whole_reply, prefix_reply));
-      break;
-    case ParseStatus::malformed:
-      require(full.status == ParseStatus::malformed && full.problem == part.problem);
-      break;
-    case ParseStatus::need_more:
-      if (full.status == ParseStatus::complete) {
-        require(full.consumed > prefix_size);
-        require(part.needed == 0 || part.needed == full.consumed);
-      } else if (full.status == ParseStatus::need_more) {
-        require(part.needed == 0 || part.needed == full.needed);
-      } else if (part.needed != 0) {
-        // Only the data terminator is left to judge once the size is known.
-        require(whole.size() >= part.needed);
-      }
-      break;
-  }
+  fastmc::fuzz::require_prefix_agrees(whole.size(), prefix_size, full, part,
+                                      same_reply(whole_reply, prefix_reply));
 }
-
-constexpr std::array<std::size_t, 4> kMaxValueSizes = {std::size_t{1} << 20, 0, 16,
-                                                       std::numeric_limits<std::size_t>::max()};
 
 }  // namespace
 
