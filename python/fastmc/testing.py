@@ -41,6 +41,7 @@ import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import TypeVar
 
 __all__ = [
     "ExternalServer",
@@ -247,7 +248,88 @@ def _stop_leaked_servers() -> None:
             server.close()
 
 
-class MemcachedServer:
+_Process = TypeVar("_Process", bound="_ChildProcess")
+
+
+class _ChildProcess:
+    """What MemcachedServer and TwemproxyServer share: one child process with a
+    private folder, always killed and reaped (``stop``, ``close``, ``kill``, the
+    ``with`` block, garbage collection, and interpreter exit through
+    ``_live``). Subclasses set ``_process`` when they launch, add themselves
+    to ``_live``, and define ``start`` and ``_remove_folder``.
+    """
+
+    _live: weakref.WeakSet[_ChildProcess]
+
+    _process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        """The process id while it runs (a paused one counts), else None."""
+        return self._process.pid if self.is_running else None
+
+    @property
+    def is_running(self) -> bool:
+        """True iff the process exists (a paused one counts as running)."""
+        return self._process is not None and self._process.poll() is None
+
+    def start(self) -> _ChildProcess:
+        raise NotImplementedError
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stops the process gracefully (SIGTERM, then SIGKILL after ``timeout``
+        s), waits, and removes the private folder. Does nothing if not running."""
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            # A stopped process only acts on SIGTERM once it is continued.
+            self._process.send_signal(signal.SIGCONT)
+            try:
+                self._process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        self._forget_process()
+        self._remove_folder()
+
+    def close(self) -> None:
+        """Kills the process (SIGKILL), waits for it and removes the private
+        folder: the fast teardown, as a test process holds nothing worth a
+        graceful stop. Idempotent."""
+        self.kill()
+        self._remove_folder()
+
+    def kill(self) -> None:
+        """Kills the process with SIGKILL (a crash) and waits for it to be gone.
+
+        The address is kept, so a later start comes back on the same port or
+        path. Does nothing if not running.
+        """
+        if self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait()
+        self._forget_process()
+
+    def __enter__(self: _Process) -> _Process:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        # A process the test forgot to stop; never leave it behind.
+        with contextlib.suppress(Exception):
+            self.close()
+
+    def _forget_process(self) -> None:
+        self._process = None
+        self._live.discard(self)
+
+    def _remove_folder(self) -> None:
+        raise NotImplementedError
+
+
+class MemcachedServer(_ChildProcess):
     """One memcached process for tests.
 
     The address is fixed the first time the server starts and kept for the
@@ -265,6 +347,8 @@ class MemcachedServer:
     ``find_memcached``), ``start_timeout`` (seconds to wait for the server to
     answer).
     """
+
+    _live = _live_servers
 
     def __init__(
         self,
@@ -329,16 +413,6 @@ class MemcachedServer:
         return self._socket_path if self._unix_socket else None
 
     @property
-    def pid(self) -> int | None:
-        """The memcached process id while it runs (or is paused), else None."""
-        return self._process.pid if self.is_running else None
-
-    @property
-    def is_running(self) -> bool:
-        """True iff the memcached process exists (a paused one counts as running)."""
-        return self._process is not None and self._process.poll() is None
-
-    @property
     def command(self) -> list[str]:
         """The command line the next start runs (after the address is chosen)."""
         return self._command()
@@ -377,45 +451,6 @@ class MemcachedServer:
                         f"after {_PORT_ATTEMPTS} attempts"
                     ) from None
         raise AssertionError("unreachable")
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stops memcached gracefully (SIGTERM, then SIGKILL after ``timeout`` s) and waits.
-
-        memcached notices SIGTERM on its next one-second clock tick, so this takes
-        up to a second; ``close()`` is the fast way. Removes the private folder;
-        the address is kept for a later ``start()``. Does nothing if not running.
-        """
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            # A stopped process only acts on SIGTERM once it is continued.
-            self._process.send_signal(signal.SIGCONT)
-            try:
-                self._process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-        self._forget_process()
-        self._remove_folder()
-
-    def close(self) -> None:
-        """Kills memcached (SIGKILL), waits for it and removes the private folder.
-
-        The fast teardown: a test server holds nothing worth a graceful stop.
-        Idempotent.
-        """
-        self.kill()
-        self._remove_folder()
-
-    def kill(self) -> None:
-        """Kills memcached with SIGKILL (a crash) and waits for it to be gone.
-
-        The address and folder are kept, so ``restart()`` brings it back on the
-        same port or path. Does nothing if not running.
-        """
-        if self._process is not None and self._process.poll() is None:
-            self._process.kill()
-            self._process.wait()
-        self._forget_process()
 
     def restart(self) -> None:
         """Stops memcached if it runs (SIGKILL) and starts it on the same address.
@@ -474,17 +509,6 @@ class MemcachedServer:
         except FileNotFoundError:
             return ""
 
-    def __enter__(self) -> MemcachedServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        # A server the test forgot to stop; never leave the process behind.
-        with contextlib.suppress(Exception):
-            self.close()
-
     def __repr__(self) -> str:
         where = self.address if (self._port or self._socket_path) else "not started"
         state = "running" if self.is_running else "stopped"
@@ -499,9 +523,8 @@ class MemcachedServer:
         self._process.send_signal(signum)
 
     def _forget_process(self) -> None:
-        self._process = None
+        super()._forget_process()
         self._paused = False
-        _live_servers.discard(self)
 
     def _ensure_folder(self) -> None:
         """Creates the private folder for the stderr log and the unix socket."""
@@ -901,7 +924,7 @@ def _stop_leaked_proxies() -> None:
             proxy.close()
 
 
-class TwemproxyServer:
+class TwemproxyServer(_ChildProcess):
     """One twemproxy (nutcracker) process in front of memcached servers, for tests.
 
     nutcracker listens on a free loopback port and spreads keys over
@@ -932,6 +955,8 @@ class TwemproxyServer:
         with MemcachedCluster(3) as cluster, TwemproxyServer(cluster.addresses) as proxy:
             client = fastmc.Client(proxy.address)
     """
+
+    _live = _live_proxies
 
     def __init__(
         self,
@@ -1017,15 +1042,6 @@ class TwemproxyServer:
         return list(self._servers)
 
     @property
-    def pid(self) -> int | None:
-        """The nutcracker process id while it runs, else None."""
-        return self._process.pid if self.is_running else None
-
-    @property
-    def is_running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
-
-    @property
     def config_text(self) -> str:
         """The YAML configuration the next start writes (after the port is chosen)."""
         lines = [f"{_TWEMPROXY_POOL_NAME}:", f"  listen: {self._host}:{self._port or 0}"]
@@ -1070,38 +1086,6 @@ class TwemproxyServer:
                     ) from None
         raise AssertionError("unreachable")
 
-    def stop(self, timeout: float = 5.0) -> None:
-        """Stops nutcracker with SIGTERM (SIGKILL after ``timeout`` s), waits, removes the folder.
-
-        The port is kept for a later ``start()``. Does nothing if not running.
-        """
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
-        self._forget_process()
-        self._remove_folder()
-
-    def close(self) -> None:
-        """Kills nutcracker (SIGKILL), waits for it and removes the private folder. Idempotent."""
-        self.kill()
-        self._remove_folder()
-
-    def kill(self) -> None:
-        """Kills nutcracker with SIGKILL (a crash) and waits for it to be gone.
-
-        Client connections are reset; the backends keep their items. The port
-        and folder are kept, so ``start()`` brings the proxy back on the same
-        address. Does nothing if not running.
-        """
-        if self._process is not None and self._process.poll() is None:
-            self._process.kill()
-            self._process.wait()
-        self._forget_process()
-
     def log_text(self) -> str:
         """What nutcracker has logged (its ``-o`` file and its own output) so far."""
         if self._folder is None:
@@ -1113,27 +1097,12 @@ class TwemproxyServer:
                 parts.append(stream.read().decode("utf-8", "replace"))
         return "".join(parts)
 
-    def __enter__(self) -> TwemproxyServer:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        # A proxy the test forgot to stop; never leave the process behind.
-        with contextlib.suppress(Exception):
-            self.close()
-
     def __repr__(self) -> str:
         where = self.address if self._port is not None else "not started"
         state = "running" if self.is_running else "stopped"
         return f"<TwemproxyServer {where} -> {self._servers} {state}>"
 
     # -- internals ---------------------------------------------------------------
-
-    def _forget_process(self) -> None:
-        self._process = None
-        _live_proxies.discard(self)
 
     def _ensure_folder(self) -> None:
         if self._folder is None or not os.path.isdir(self._folder):
