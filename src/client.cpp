@@ -173,6 +173,10 @@ class Engine {
 class ClientState {
  public:
   explicit ClientState(ClientOptions options) : options_(std::move(options)) {
+    if (options_.protocol != "meta" && options_.protocol != "text") {
+      throw std::invalid_argument("fastmc::Client: unknown protocol \"" + options_.protocol +
+                                  "\" (meta, text)");
+    }
     if (options_.configuration_endpoint.empty()) {
       engine_ = std::make_shared<const Engine>(options_, options_.servers, nullptr);
       return;
@@ -973,7 +977,7 @@ std::optional<Error> pipeline(const Engine& engine, const ItemsByServer& groups,
 // read a value's bytes as commands.
 Result<bool> speaks_meta(const Engine& engine, engine::Server& server, net::Deadline deadline) {
   using Support = engine::Server::MetaSupport;
-  if (!engine.options().meta_protocol) return false;
+  if (engine.options().protocol != "meta") return false;
   switch (server.meta_support()) {
     case Support::yes: return true;
     case Support::no: return false;

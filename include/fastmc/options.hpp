@@ -78,10 +78,15 @@ struct ClientOptions {
   // Reads answer a miss instead of an error when the key's server fails or
   // is down (pymemcache's ignore_exc). Writes still report their failure.
   bool miss_on_error = false;
-  // Use the meta protocol where it is faster and the server speaks it
-  // (memcached 1.6+, asked once per server with `mn`): set_many is then one
-  // quiet pipeline that answers only for the entries that fail.
-  bool meta_protocol = true;
+  // The wire protocol: "meta" (memcached 1.6's meta commands wherever the
+  // server speaks them, asked once per server with `mn`, text otherwise),
+  // "text" (the classic commands only) or "binary" (memcached's binary
+  // protocol, which SASL needs).
+  std::string protocol = "meta";
+  // Credentials: SASL PLAIN with the binary protocol, memcached's ASCII
+  // authentication (-Y) with text and meta. Empty username means none.
+  std::string username = {};
+  std::string password = {};
 };
 
 // Per-call options for storage commands.

@@ -213,7 +213,7 @@ void register_client(nb::module_& module) {
           [](NativeClient* self, std::vector<std::string> servers, double timeout,
              double connect_timeout, nb::object serde, std::size_t max_value_size,
              std::size_t max_connections_per_server, std::size_t max_idle_connections_per_server,
-             bool tcp_nodelay, bool allow_non_ascii_keys, bool meta_protocol,
+             bool tcp_nodelay, bool allow_non_ascii_keys, std::string protocol,
              std::string distribution, std::string hash, std::uint32_t failure_limit,
              double retry_timeout, double dead_timeout, std::string dead_server_policy,
              bool miss_on_error, std::string configuration_endpoint, double discovery_interval,
@@ -237,7 +237,7 @@ void register_client(nb::module_& module) {
                 .dead_timeout = to_milliseconds(dead_timeout, "dead_timeout"),
                 .dead_server_policy = std::move(dead_server_policy),
                 .miss_on_error = miss_on_error,
-                .meta_protocol = meta_protocol,
+                .protocol = std::move(protocol),
             };
             // With a configuration endpoint, construction asks it for the servers.
             Client client = without_gil([&] { return Client(std::move(options)); });
@@ -246,7 +246,7 @@ void register_client(nb::module_& module) {
           "servers"_a, "timeout"_a = 1.0, "connect_timeout"_a = 1.0, "serde"_a = nb::none(),
           "max_value_size"_a = 64 * 1024 * 1024, "max_connections_per_server"_a = 0,
           "max_idle_connections_per_server"_a = 8, "tcp_nodelay"_a = true,
-          "allow_non_ascii_keys"_a = true, "meta_protocol"_a = true, "distribution"_a = "modula",
+          "allow_non_ascii_keys"_a = true, "protocol"_a = "meta", "distribution"_a = "modula",
           "hash"_a = "", "failure_limit"_a = 2, "retry_timeout"_a = 1.0, "dead_timeout"_a = 0.0,
           "dead_server_policy"_a = "error", "miss_on_error"_a = false,
           "configuration_endpoint"_a = "", "discovery_interval"_a = 60.0,

@@ -10,6 +10,7 @@ mc.get("greeting")  # -> 'hello'
 from typing import TYPE_CHECKING
 
 from fastmc.errors import (
+    AuthenticationError,
     ClientError,
     ConnectionError,
     DecodeError,
@@ -20,6 +21,7 @@ from fastmc.errors import (
     ProtocolError,
     ServerError,
     TimeoutError,
+    TLSError,
     ValueTooLargeError,
 )
 
@@ -42,6 +44,7 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
+    "AuthenticationError",
     "Client",
     "ClientError",
     "ConnectionError",
@@ -52,6 +55,7 @@ __all__ = [
     "NoServersError",
     "ProtocolError",
     "ServerError",
+    "TLSError",
     "TimeoutError",
     "ValueTooLargeError",
     "__version__",

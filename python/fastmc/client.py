@@ -61,9 +61,8 @@ class Client(_native.Client):
     misses (pymemcache's ``ignore_exc``). ``timeout`` bounds each whole call and
     ``connect_timeout`` each connect, in seconds (0 = no limit). ``serde``
     handles values that are not bytes, str, int or bool: see ``fastmc.serde``.
-    ``meta_protocol`` lets the client use memcached 1.6's meta commands where
-    they are faster (set_many), after asking each server once whether it
-    speaks them.
+    ``protocol`` is ``"meta"`` (memcached 1.6's meta commands wherever the
+    server speaks them, asked once per server; text otherwise) or ``"text"``.
     ``configuration_endpoint`` (``"host:port"``) turns on AWS ElastiCache
     autodiscovery: the servers are asked of that endpoint at construction
     (RuntimeError naming it if that fails), then every ``discovery_interval``
@@ -86,7 +85,7 @@ class Client(_native.Client):
         max_idle_connections_per_server: int = 8,
         tcp_nodelay: bool = True,
         allow_non_ascii_keys: bool = True,
-        meta_protocol: bool = True,
+        protocol: str = "meta",
         distribution: str = "modula",
         hash: str = "",
         failure_limit: int = 2,
@@ -108,7 +107,7 @@ class Client(_native.Client):
             max_idle_connections_per_server=max_idle_connections_per_server,
             tcp_nodelay=tcp_nodelay,
             allow_non_ascii_keys=allow_non_ascii_keys,
-            meta_protocol=meta_protocol,
+            protocol=protocol,
             distribution=distribution,
             hash=hash,
             failure_limit=failure_limit,

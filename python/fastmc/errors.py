@@ -64,6 +64,15 @@ class NoServersError(Error):
     """The client has no server to send the key to."""
 
 
+class AuthenticationError(Error, builtins.PermissionError):
+    """The server refused the credentials (SASL or ASCII auth), or wants some."""
+
+
+class TLSError(ConnectionError):
+    """The TLS handshake failed: an untrusted certificate, a wrong host name,
+    or a peer that does not speak TLS."""
+
+
 # The native module raises by cause name; one table keeps the mapping in one place.
 CAUSES: dict[str, type[Error]] = {
     "connect_failed": ConnectionError,
@@ -78,9 +87,12 @@ CAUSES: dict[str, type[Error]] = {
     "value_too_large": ValueTooLargeError,
     "no_servers": NoServersError,
     "server_down": ConnectionError,
+    "auth_failed": AuthenticationError,
+    "tls_failed": TLSError,
 }
 
 __all__ = [
+    "AuthenticationError",
     "ClientError",
     "ConnectionError",
     "DecodeError",
@@ -90,6 +102,7 @@ __all__ = [
     "NoServersError",
     "ProtocolError",
     "ServerError",
+    "TLSError",
     "TimeoutError",
     "ValueTooLargeError",
 ]

@@ -104,5 +104,5 @@ def test_an_opaque_no_request_carried_is_a_protocol_error(scripted_server):
 
 def test_meta_can_be_turned_off(scripted_server):
     server = scripted_server([Expect(b"set a 0 0 1\r\nA\r\n"), Reply(b"STORED\r\n")])
-    mc = fastmc.Client(server.address, timeout=0.5, meta_protocol=False)
+    mc = fastmc.Client(server.address, timeout=0.5, protocol="text")
     assert mc.set_many({"a": b"A"}) == []

@@ -240,9 +240,9 @@ def test_set_many_through_the_proxy_stores_every_entry(mc, direct):
     assert mc.set_many({"again": b"1"}) == []
 
 
-def test_set_many_with_meta_protocol_off_works_through_the_proxy(proxy, direct):
+def test_set_many_with_the_text_protocol_works_through_the_proxy(proxy, direct):
     # The workaround until fastmc handles nutcracker's answer to `mn`.
-    with fastmc.Client(proxy.address, meta_protocol=False) as mc:
+    with fastmc.Client(proxy.address, protocol="text") as mc:
         items = {key: key.encode() for key in spread_keys(60)}
         assert mc.set_many(items) == []
         assert mc.get_many(list(items)) == items
