@@ -5,6 +5,7 @@
 // while the fetched items still hold their connections.
 #include "client_binding.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <memory>
@@ -18,6 +19,7 @@
 #include <fastmc/client.hpp>
 
 #include "error_binding.hpp"
+#include "value/value_splitter.hpp"
 #include "value_objects.hpp"
 
 namespace nb = nanobind;
@@ -28,11 +30,11 @@ namespace {
 
 class NativeClient {
  public:
-  NativeClient(Client client, nb::object serde)
-      : client(std::move(client)), serde(std::move(serde)) {}
+  NativeClient(Client client, ValueCodec codec)
+      : client(std::move(client)), codec(std::move(codec)) {}
 
   Client client;
-  nb::object serde;
+  ValueCodec codec;
 };
 
 // Runs `call` with the GIL released.
@@ -43,8 +45,8 @@ auto without_gil(Call&& call) {
 }
 
 template <class T>
-T& value_or_raise(Result<T>& result) {
-  if (!result) raise_error(result.error());
+T& value_or_raise(const NativeClient& self, Result<T>& result) {
+  if (!result) raise_error(result.error(), self.codec.error_classes);
   return *result;
 }
 
@@ -101,66 +103,177 @@ nb::object stat_value(const std::string& text) {
   return nb::str(text.c_str(), text.size());
 }
 
+// libmc's split values (value/value_splitter.hpp) -------------------------
+
+// A chunk index read by a fetch, copied out so that the fetch's connections
+// can go back to their pools before the chunks are fetched.
+struct ChunkIndex {
+  nb::object key;
+  std::string key_bytes;
+  std::string count;
+  std::uint32_t flags = 0;
+  std::uint64_t cas = 0;
+};
+
+// The value a chunk index stands for, or nullopt (a miss, as libmc reads
+// it) when a chunk is missing or the index is not one libmc writes.
+std::optional<nb::object> join_chunks(NativeClient& self, const ChunkIndex& index) {
+  const std::optional<std::size_t> count = value::parse_chunk_count(index.count);
+  if (!count) return std::nullopt;
+  std::vector<std::string> keys;
+  for (std::size_t i = 0; i < *count; ++i) keys.push_back(value::chunk_key(index.key_bytes, i));
+  std::vector<std::string_view> views(keys.begin(), keys.end());
+  std::vector<std::optional<std::string>> chunks(*count);
+  Result<FetchedItems> fetched = without_gil([&]() -> Result<FetchedItems> {
+    Result<FetchedItems> items = self.client.fetch(views);
+    if (items) {
+      for (std::size_t i = 0; i < items->size(); ++i) {
+        const ItemView item = (*items)[i];
+        chunks[item.key_index] = std::string(item.value);
+      }
+    }
+    return items;
+  });
+  value_or_raise(self, fetched);
+  value::ReassembleResult joined = value::reassemble(index.count, chunks);
+  if (joined.error != value::ReassembleError::none) return std::nullopt;
+  const ItemView whole{.key = index.key_bytes,
+                       .value = joined.value,
+                       .flags = index.flags & ~self.codec.scheme->chunked,
+                       .cas = index.cas};
+  return decode_value(index.key.ptr(), whole, self.codec);
+}
+
+ChunkIndex chunk_index_of(PyObject* key, const ItemView& item) {
+  return {nb::borrow(key), std::string(item.key), std::string(item.value), item.flags, item.cas};
+}
+
+// Stores a value too big for one item as libmc does: the chunks first, then
+// the index. false when any part was not stored.
+bool store_split(NativeClient& self, std::string_view key, const EncodedValue& encoded,
+                 std::int64_t ttl) {
+  const std::optional<value::SplitPlan> plan =
+      value::plan_split(key, encoded.bytes.size(), encoded.flags);
+  std::vector<Entry> entries;
+  for (const value::ChunkPlan& chunk : plan->chunks) {
+    entries.push_back(Entry{chunk.key,
+                            encoded.bytes.substr(chunk.offset, chunk.size),
+                            {.ttl = ttl, .flags = encoded.flags}});
+  }
+  Result<bool> stored = without_gil([&]() -> Result<bool> {
+    Result<std::vector<std::size_t>> failed = self.client.set_many(entries);
+    if (!failed) return failed.error();
+    if (!failed->empty()) return false;
+    return self.client.set(key, plan->index_value, {.ttl = ttl, .flags = plan->index_flags});
+  });
+  return value_or_raise(self, stored);
+}
+
+bool is_split(const NativeClient& self, std::string_view key, const EncodedValue& encoded) {
+  return self.codec.split_values && value::is_split(key, encoded.bytes.size());
+}
+
+// Reads ------------------------------------------------------------------------
+
 nb::object fetch_one(NativeClient& self, nb::handle key, nb::handle default_value,
                      FetchOptions options, bool with_cas) {
   const std::string_view view = key_view(key.ptr());
-  BytesStorage storage;  // declared first: destroyed last, with the GIL held
-  options.storage = &storage;
-  Result<FetchedItems> fetched = without_gil([&] { return self.client.fetch(view, options); });
-  FetchedItems& items = value_or_raise(fetched);
-  if (items.empty()) {
-    if (with_cas) return nb::make_tuple(default_value, nb::none());
-    return nb::borrow(default_value);
+  std::optional<ChunkIndex> chunk_index;
+  nb::object value;
+  std::uint64_t cas = 0;
+  {
+    BytesStorage storage;  // declared first: destroyed last, with the GIL held
+    options.storage = &storage;
+    Result<FetchedItems> fetched = without_gil([&] { return self.client.fetch(view, options); });
+    FetchedItems& items = value_or_raise(self, fetched);
+    if (items.empty()) {
+      if (with_cas) return nb::make_tuple(default_value, nb::none());
+      return nb::borrow(default_value);
+    }
+    const ItemView item = items[0];
+    cas = item.cas;
+    if (is_chunk_index(item, self.codec)) {
+      chunk_index = chunk_index_of(key.ptr(), item);
+    } else {
+      value = decode_value(key.ptr(), item, self.codec, &storage);
+    }
   }
-  const ItemView item = items[0];
-  nb::object value = decode_value(key.ptr(), item, self.serde, &storage);
-  if (with_cas) return nb::make_tuple(value, item.cas);
+  if (chunk_index) {
+    std::optional<nb::object> joined = join_chunks(self, *chunk_index);
+    if (!joined) {
+      if (with_cas) return nb::make_tuple(default_value, nb::none());
+      return nb::borrow(default_value);
+    }
+    value = std::move(*joined);
+  }
+  if (with_cas) return nb::make_tuple(value, cas);
   return value;
 }
 
 nb::dict fetch_many(NativeClient& self, nb::handle keys, bool with_cas) {
   KeyList list(keys);
-  BytesStorage storage;
-  const FetchOptions options{.with_cas = with_cas, .storage = &storage};
-  Result<FetchedItems> fetched =
-      without_gil([&] { return self.client.fetch(list.views, options); });
-  FetchedItems& items = value_or_raise(fetched);
-  // Sized once for every hit: growing a dict key by key rehashes it several
-  // times, a third of the cost of building it.
-  nb::dict result = nb::steal<nb::dict>(_PyDict_NewPresized(static_cast<Py_ssize_t>(items.size())));
-  if (!result.is_valid()) throw nb::python_error();
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    const ItemView item = items[i];
-    PyObject* key = list.key(item.key_index);
-    nb::object value = decode_value(key, item, self.serde, &storage);
-    if (with_cas) value = nb::make_tuple(value, item.cas);
-    if (PyDict_SetItem(result.ptr(), key, value.ptr()) != 0) throw nb::python_error();
+  std::vector<ChunkIndex> chunk_indexes;
+  nb::dict result;
+  {
+    BytesStorage storage;
+    const FetchOptions options{.with_cas = with_cas, .storage = &storage};
+    Result<FetchedItems> fetched =
+        without_gil([&] { return self.client.fetch(list.views, options); });
+    FetchedItems& items = value_or_raise(self, fetched);
+    // Sized once for every hit: growing a dict key by key rehashes it several
+    // times, a third of the cost of building it.
+    result = nb::steal<nb::dict>(_PyDict_NewPresized(static_cast<Py_ssize_t>(items.size())));
+    if (!result.is_valid()) throw nb::python_error();
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const ItemView item = items[i];
+      PyObject* key = list.key(item.key_index);
+      if (is_chunk_index(item, self.codec)) {
+        chunk_indexes.push_back(chunk_index_of(key, item));
+        continue;
+      }
+      nb::object value = decode_value(key, item, self.codec, &storage);
+      if (with_cas) value = nb::make_tuple(value, item.cas);
+      if (PyDict_SetItem(result.ptr(), key, value.ptr()) != 0) throw nb::python_error();
+    }
+  }
+  for (const ChunkIndex& index : chunk_indexes) {
+    std::optional<nb::object> value = join_chunks(self, index);
+    if (!value) continue;
+    if (with_cas) *value = nb::make_tuple(*value, index.cas);
+    if (PyDict_SetItem(result.ptr(), index.key.ptr(), value->ptr()) != 0) throw nb::python_error();
   }
   return result;
 }
 
+// Writes -----------------------------------------------------------------------
+
 using StoreCall = Result<bool> (Client::*)(std::string_view, std::string_view, StoreOptions);
 
 template <StoreCall call>
-bool store(NativeClient& self, nb::handle key, nb::handle value, std::int64_t ttl) {
+bool store(NativeClient& self, nb::handle key, nb::handle value, std::int64_t ttl,
+           long long min_compress_len, int compress_level) {
   const std::string_view key_bytes = key_view(key.ptr());
   EncodedValue encoded;
-  encode_value(key.ptr(), value.ptr(), self.serde, encoded);
+  encode_value(key.ptr(), value.ptr(), self.codec, encoded,
+               {.threshold = min_compress_len, .level = compress_level});
+  if (call != &Client::append && call != &Client::prepend && is_split(self, key_bytes, encoded)) {
+    return store_split(self, key_bytes, encoded, ttl);
+  }
   const StoreOptions options{.ttl = ttl, .flags = encoded.flags};
   Result<bool> stored =
       without_gil([&] { return (self.client.*call)(key_bytes, encoded.bytes, options); });
-  return value_or_raise(stored);
+  return value_or_raise(self, stored);
 }
 
 nb::object cas(NativeClient& self, nb::handle key, nb::handle value, std::uint64_t cas_token,
                std::int64_t ttl) {
   const std::string_view key_bytes = key_view(key.ptr());
   EncodedValue encoded;
-  encode_value(key.ptr(), value.ptr(), self.serde, encoded);
+  encode_value(key.ptr(), value.ptr(), self.codec, encoded);
   const StoreOptions options{.ttl = ttl, .flags = encoded.flags};
   Result<CasOutcome> outcome =
       without_gil([&] { return self.client.cas(key_bytes, encoded.bytes, cas_token, options); });
-  switch (value_or_raise(outcome)) {
+  switch (value_or_raise(self, outcome)) {
     case CasOutcome::stored: return nb::borrow(Py_True);
     case CasOutcome::exists: return nb::borrow(Py_False);
     case CasOutcome::not_found: return nb::none();
@@ -168,28 +281,122 @@ nb::object cas(NativeClient& self, nb::handle key, nb::handle value, std::uint64
   return nb::none();
 }
 
-nb::list set_many(NativeClient& self, nb::handle mapping, std::int64_t ttl) {
+nb::list set_many(NativeClient& self, nb::handle mapping, std::int64_t ttl,
+                  long long min_compress_len, int compress_level) {
   nb::object items = nb::steal(PySequence_List(nb::handle(mapping).attr("items")().ptr()));
   if (!items.is_valid()) throw nb::python_error();
   const auto count = static_cast<std::size_t>(PyList_GET_SIZE(items.ptr()));
+  const auto key_at = [&](std::size_t index) {
+    PyObject* pair = PyList_GET_ITEM(items.ptr(), static_cast<Py_ssize_t>(index));
+    if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
+      throw nb::type_error("set_many needs a mapping: items() must give (key, value) pairs");
+    }
+    return pair;
+  };
   std::unique_ptr<EncodedValue[]> values(new EncodedValue[count]);
   std::vector<Entry> entries;
+  std::vector<std::size_t> positions;  // entries[i] is item positions[i]
+  std::vector<std::size_t> split;      // items stored as libmc's chunks
   entries.reserve(count);
+  positions.reserve(count);
   for (std::size_t i = 0; i < count; ++i) {
-    PyObject* pair = PyList_GET_ITEM(items.ptr(), static_cast<Py_ssize_t>(i));
+    PyObject* pair = key_at(i);
     PyObject* key = PyTuple_GET_ITEM(pair, 0);
-    encode_value(key, PyTuple_GET_ITEM(pair, 1), self.serde, values[i]);
-    entries.push_back(
-        Entry{key_view(key), values[i].bytes, {.ttl = ttl, .flags = values[i].flags}});
+    const std::string_view key_bytes = key_view(key);
+    encode_value(key, PyTuple_GET_ITEM(pair, 1), self.codec, values[i],
+                 {.threshold = min_compress_len, .level = compress_level});
+    if (is_split(self, key_bytes, values[i])) {
+      split.push_back(i);
+      continue;
+    }
+    entries.push_back(Entry{key_bytes, values[i].bytes, {.ttl = ttl, .flags = values[i].flags}});
+    positions.push_back(i);
   }
-  Result<std::vector<std::size_t>> failed =
-      without_gil([&] { return self.client.set_many(entries); });
+  std::vector<std::size_t> failed_items;
+  if (!entries.empty()) {
+    Result<std::vector<std::size_t>> failed =
+        without_gil([&] { return self.client.set_many(entries); });
+    for (const std::size_t index : value_or_raise(self, failed))
+      failed_items.push_back(positions[index]);
+  }
+  for (const std::size_t index : split) {
+    PyObject* key = PyTuple_GET_ITEM(key_at(index), 0);
+    if (!store_split(self, key_view(key), values[index], ttl)) failed_items.push_back(index);
+  }
+  std::sort(failed_items.begin(), failed_items.end());
   nb::list result;
-  for (const std::size_t index : value_or_raise(failed)) {
-    result.append(nb::handle(
-        PyTuple_GET_ITEM(PyList_GET_ITEM(items.ptr(), static_cast<Py_ssize_t>(index)), 0)));
-  }
+  for (const std::size_t index : failed_items)
+    result.append(nb::handle(PyTuple_GET_ITEM(key_at(index), 0)));
   return result;
+}
+
+// The raw bytes and flags of an item (libmc's get_raw), or None on a miss.
+nb::object get_raw(NativeClient& self, nb::handle key) {
+  const std::string_view view = key_view(key.ptr());
+  Result<std::optional<Item>> item = without_gil([&] { return self.client.get(view); });
+  const std::optional<Item>& hit = value_or_raise(self, item);
+  if (!hit) return nb::none();
+  return nb::make_tuple(nb::bytes(hit->value.data(), hit->value.size()), hit->flags);
+}
+
+bool set_raw(NativeClient& self, nb::handle key, nb::bytes value, std::uint32_t flags,
+             std::int64_t ttl) {
+  const std::string_view key_bytes = key_view(key.ptr());
+  const std::string_view bytes(value.c_str(), value.size());
+  Result<bool> stored =
+      without_gil([&] { return self.client.set(key_bytes, bytes, {.ttl = ttl, .flags = flags}); });
+  return value_or_raise(self, stored);
+}
+
+// The codec for a `value_scheme` name and the compression settings, each
+// scheme with its peer's compression rule (value/compression.hpp).
+ValueCodec make_codec(const std::string& scheme, nb::object serde, long long compress_threshold,
+                      int compress_level, std::optional<int> pickle_protocol, bool split_values,
+                      nb::object error_classes, std::size_t max_value_size) {
+  struct Known {
+    const char* name;
+    value::Peer peer;
+    value::CompressionRule rule;
+    int pickle_protocol;  // the peer's default; -1 is pickle.HIGHEST_PROTOCOL
+  };
+  using value::CompressionRule;
+  using value::Peer;
+  static constexpr Known kKnown[] = {
+      {"native", Peer::native, CompressionRule::above_threshold_if_smaller, -1},
+      {"pylibmc", Peer::pylibmc, CompressionRule::at_threshold_if_smaller, -1},
+      {"python_memcached", Peer::python_memcached, CompressionRule::above_threshold_if_smaller, 0},
+      {"pymemcache", Peer::pymemcache, CompressionRule::above_threshold_unless_larger, -1},
+      {"pymemcache_default", Peer::pymemcache_default, CompressionRule::never, -1},
+      {"libmc", Peer::libmc, CompressionRule::above_threshold_always, 2},
+  };
+  for (const Known& known : kKnown) {
+    if (scheme != known.name) continue;
+    if (compress_threshold < 0) {
+      raise_error(Errc::invalid_argument, "compress_threshold must be >= 0");
+    }
+    if (compress_level < -1 || compress_level > 9) {
+      raise_error(Errc::invalid_argument, "compress_level must be -1 (zlib's default) to 9");
+    }
+    if (known.peer == Peer::native && compress_threshold != 0) {
+      raise_error(Errc::invalid_argument,
+                  "compression needs a peer's value_scheme: the native scheme has no "
+                  "compressed flag");
+    }
+    ValueCodec codec;
+    codec.scheme = &value::flags_scheme(known.peer);
+    codec.compression = {.rule = known.rule,
+                         .threshold = static_cast<std::size_t>(compress_threshold),
+                         .level = compress_level};
+    codec.serde = std::move(serde);
+    codec.pickle_protocol = pickle_protocol.value_or(known.pickle_protocol);
+    codec.split_values = split_values;
+    codec.error_classes = std::move(error_classes);
+    codec.max_value_size = max_value_size;
+    return codec;
+  }
+  raise_error(Errc::invalid_argument,
+              "unknown value_scheme \"" + scheme +
+                  "\" (native, pylibmc, python_memcached, pymemcache, pymemcache_default, libmc)");
 }
 
 nb::object arithmetic(NativeClient& self, nb::handle key, nb::handle delta, bool increment) {
@@ -198,7 +405,7 @@ nb::object arithmetic(NativeClient& self, nb::handle key, nb::handle delta, bool
   Result<std::optional<std::uint64_t>> value = without_gil([&] {
     return increment ? self.client.incr(key_bytes, amount) : self.client.decr(key_bytes, amount);
   });
-  const std::optional<std::uint64_t>& number = value_or_raise(value);
+  const std::optional<std::uint64_t>& number = value_or_raise(self, value);
   if (!number) return nb::none();
   return nb::steal(PyLong_FromUnsignedLongLong(*number));
 }
@@ -217,7 +424,12 @@ void register_client(nb::module_& module) {
              std::string distribution, std::string hash, std::uint32_t failure_limit,
              double retry_timeout, double dead_timeout, std::string dead_server_policy,
              bool miss_on_error, std::string configuration_endpoint, double discovery_interval,
-             bool discovery_use_ip) {
+             bool discovery_use_ip, std::string value_scheme, long long compress_threshold,
+             int compress_level, std::optional<int> pickle_protocol, bool split_values,
+             nb::object error_classes) {
+            ValueCodec codec =
+                make_codec(value_scheme, std::move(serde), compress_threshold, compress_level,
+                           pickle_protocol, split_values, std::move(error_classes), max_value_size);
             ClientOptions options{
                 .servers = std::move(servers),
                 .configuration_endpoint = std::move(configuration_endpoint),
@@ -241,7 +453,7 @@ void register_client(nb::module_& module) {
             };
             // With a configuration endpoint, construction asks it for the servers.
             Client client = without_gil([&] { return Client(std::move(options)); });
-            new (self) NativeClient(std::move(client), std::move(serde));
+            new (self) NativeClient(std::move(client), std::move(codec));
           },
           "servers"_a, "timeout"_a = 1.0, "connect_timeout"_a = 1.0, "serde"_a = nb::none(),
           "max_value_size"_a = 64 * 1024 * 1024, "max_connections_per_server"_a = 0,
@@ -250,8 +462,12 @@ void register_client(nb::module_& module) {
           "hash"_a = "", "failure_limit"_a = 2, "retry_timeout"_a = 1.0, "dead_timeout"_a = 0.0,
           "dead_server_policy"_a = "error", "miss_on_error"_a = false,
           "configuration_endpoint"_a = "", "discovery_interval"_a = 60.0,
-          "discovery_use_ip"_a = true)
-      .def_rw("serde", &NativeClient::serde)
+          "discovery_use_ip"_a = true, "value_scheme"_a = "native", "compress_threshold"_a = 0,
+          "compress_level"_a = -1, "pickle_protocol"_a = nb::none(), "split_values"_a = false,
+          "error_classes"_a = nb::none())
+      .def_prop_rw(
+          "serde", [](NativeClient& self) { return self.codec.serde; },
+          [](NativeClient& self, nb::object serde) { self.codec.serde = std::move(serde); })
       .def_prop_ro("servers", [](NativeClient& self) { return self.client.servers(); })
       .def_prop_ro("discovered_config_version",
                    [](NativeClient& self) { return self.client.discovered_config_version(); })
@@ -270,7 +486,7 @@ void register_client(nb::module_& module) {
           "server_for_key",
           [](NativeClient& self, nb::handle key) {
             Result<std::string> server = self.client.server_for_key(key_view(key.ptr()));
-            return value_or_raise(server);
+            return value_or_raise(self, server);
           },
           "key"_a)
       .def(
@@ -306,19 +522,27 @@ void register_client(nb::module_& module) {
           "gets_many",
           [](NativeClient& self, nb::handle keys) { return fetch_many(self, keys, true); },
           "keys"_a)
-      .def("set", &store<&Client::set>, "key"_a, "value"_a, "ttl"_a = 0)
-      .def("add", &store<&Client::add>, "key"_a, "value"_a, "ttl"_a = 0)
-      .def("replace", &store<&Client::replace>, "key"_a, "value"_a, "ttl"_a = 0)
-      .def("append", &store<&Client::append>, "key"_a, "value"_a, "ttl"_a = 0)
-      .def("prepend", &store<&Client::prepend>, "key"_a, "value"_a, "ttl"_a = 0)
+      .def("set", &store<&Client::set>, "key"_a, "value"_a, "ttl"_a = 0, "min_compress_len"_a = -1,
+           "compress_level"_a = -2)
+      .def("add", &store<&Client::add>, "key"_a, "value"_a, "ttl"_a = 0, "min_compress_len"_a = -1,
+           "compress_level"_a = -2)
+      .def("replace", &store<&Client::replace>, "key"_a, "value"_a, "ttl"_a = 0,
+           "min_compress_len"_a = -1, "compress_level"_a = -2)
+      .def("append", &store<&Client::append>, "key"_a, "value"_a, "ttl"_a = 0,
+           "min_compress_len"_a = -1, "compress_level"_a = -2)
+      .def("prepend", &store<&Client::prepend>, "key"_a, "value"_a, "ttl"_a = 0,
+           "min_compress_len"_a = -1, "compress_level"_a = -2)
       .def("cas", &cas, "key"_a, "value"_a, "cas"_a, "ttl"_a = 0)
-      .def("set_many", &set_many, "mapping"_a, "ttl"_a = 0)
+      .def("set_many", &set_many, "mapping"_a, "ttl"_a = 0, "min_compress_len"_a = -1,
+           "compress_level"_a = -2)
+      .def("get_raw", &get_raw, "key"_a)
+      .def("set_raw", &set_raw, "key"_a, "value"_a, "flags"_a, "ttl"_a = 0)
       .def(
           "delete",
           [](NativeClient& self, nb::handle key) {
             const std::string_view key_bytes = key_view(key.ptr());
             Result<bool> deleted = without_gil([&] { return self.client.remove(key_bytes); });
-            return value_or_raise(deleted);
+            return value_or_raise(self, deleted);
           },
           "key"_a)
       .def(
@@ -327,7 +551,7 @@ void register_client(nb::module_& module) {
             KeyList list(keys);
             Result<std::size_t> deleted =
                 without_gil([&] { return self.client.remove_many(list.views); });
-            return value_or_raise(deleted);
+            return value_or_raise(self, deleted);
           },
           "keys"_a)
       .def(
@@ -347,14 +571,14 @@ void register_client(nb::module_& module) {
           [](NativeClient& self, nb::handle key, std::int64_t ttl) {
             const std::string_view key_bytes = key_view(key.ptr());
             Result<bool> touched = without_gil([&] { return self.client.touch(key_bytes, ttl); });
-            return value_or_raise(touched);
+            return value_or_raise(self, touched);
           },
           "key"_a, "ttl"_a)
       .def(
           "flush_all",
           [](NativeClient& self, std::uint32_t delay) {
             Result<Done> done = without_gil([&] { return self.client.flush_all(delay); });
-            value_or_raise(done);
+            value_or_raise(self, done);
           },
           "delay"_a = 0)
       .def("stats",
@@ -366,7 +590,7 @@ void register_client(nb::module_& module) {
              auto replies = without_gil([&] { return self.client.stats(views); });
              nb::dict result;
              for (auto& reply : replies) {
-               Stats& stats = value_or_raise(reply.reply);
+               Stats& stats = value_or_raise(self, reply.reply);
                nb::dict server;
                for (const auto& [name, text] : stats)
                  server[nb::str(name.c_str())] = stat_value(text);
@@ -379,7 +603,8 @@ void register_client(nb::module_& module) {
              auto replies = without_gil([&] { return self.client.version(); });
              nb::dict result;
              for (auto& reply : replies) {
-               result[nb::str(reply.server.c_str())] = nb::str(value_or_raise(reply.reply).c_str());
+               result[nb::str(reply.server.c_str())] =
+                   nb::str(value_or_raise(self, reply.reply).c_str());
              }
              return result;
            })

@@ -19,9 +19,10 @@ nb::handle cause_table() {
 
 }  // namespace
 
-void raise_error(const Error& error) {
+void raise_error(const Error& error, nb::handle classes) {
   const std::string_view cause = name_of(error.code);
-  nb::object cls = cause_table()[nb::str(cause.data(), cause.size())];
+  const nb::handle table = classes.is_valid() && !classes.is_none() ? classes : cause_table();
+  nb::object cls = table[nb::str(cause.data(), cause.size())];
   nb::object server = nb::none();
   if (!error.server.empty()) server = nb::str(error.server.data(), error.server.size());
   nb::object instance =

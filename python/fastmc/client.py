@@ -70,6 +70,17 @@ class Client(_native.Client):
     is replaced when the cluster's configuration version changes;
     ``servers`` may then be empty. ``discovery_use_ip`` names the servers by
     IP rather than host name.
+    ``value_scheme`` stores and reads values exactly as a peer client does
+    (``"pylibmc"``, ``"python_memcached"``, ``"pymemcache"`` (its
+    pickle_serde), ``"pymemcache_default"`` (no serde), ``"libmc"``), pickle
+    included, for the compat modules and mixed fleets; ``"native"`` is
+    fastmc's own. With a peer's scheme, values longer than
+    ``compress_threshold`` bytes (0 = never) are zlib-compressed by that
+    peer's rule at ``compress_level``; ``split_values`` stores values over
+    1,000,000 bytes as libmc's chunks. ``pickle_protocol`` (None = the
+    peer's own default) is used where the scheme pickles. ``error_classes`` maps cause names
+    (and ``"decode_error"``) to the exception classes to raise instead of
+    fastmc's.
     The full API is in docs/api/python.md.
     """
 
@@ -96,6 +107,12 @@ class Client(_native.Client):
         configuration_endpoint: str = "",
         discovery_interval: float = 60.0,
         discovery_use_ip: bool = True,
+        value_scheme: str = "native",
+        compress_threshold: int = 0,
+        compress_level: int = -1,
+        pickle_protocol: int | None = None,
+        split_values: bool = False,
+        error_classes: dict[str, type[BaseException]] | None = None,
     ) -> None:
         super().__init__(
             normalize_servers(servers, allow_empty=bool(configuration_endpoint)),
@@ -118,6 +135,12 @@ class Client(_native.Client):
             configuration_endpoint=configuration_endpoint,
             discovery_interval=discovery_interval,
             discovery_use_ip=discovery_use_ip,
+            value_scheme=value_scheme,
+            compress_threshold=compress_threshold,
+            compress_level=compress_level,
+            pickle_protocol=pickle_protocol,
+            split_values=split_values,
+            error_classes=error_classes,
         )
 
     def set_servers(self, servers: Server | Iterable[Server]) -> None:

@@ -129,6 +129,7 @@ constexpr FlagsScheme kLibmc{
     .order = {K::boolean, K::integer, K::long_integer, K::marshal, K::pickle},
     .order_count = 5,
     .unknown_is_bytes = true,
+    .inflate_failure_reads_none = true,
 };
 
 StoredKind stored_kind_of(ValueKind kind) noexcept {

@@ -107,6 +107,9 @@ struct FlagsScheme {
   // With first_match: flags that match no kind are bytes (pymemcache, libmc)
   // rather than unknown (python-memcached raises ValueError).
   bool unknown_is_bytes = false;
+  // A compressed value that does not inflate reads as None (libmc) rather
+  // than as an error (the others).
+  bool inflate_failure_reads_none = false;
 };
 
 // The scheme of `peer`.
