@@ -522,17 +522,17 @@ void register_client(nb::module_& module) {
           "gets_many",
           [](NativeClient& self, nb::handle keys) { return fetch_many(self, keys, true); },
           "keys"_a)
-      .def("set", &store<&Client::set>, "key"_a, "value"_a, "ttl"_a = 0, "min_compress_len"_a = -1,
-           "compress_level"_a = -2)
-      .def("add", &store<&Client::add>, "key"_a, "value"_a, "ttl"_a = 0, "min_compress_len"_a = -1,
-           "compress_level"_a = -2)
-      .def("replace", &store<&Client::replace>, "key"_a, "value"_a, "ttl"_a = 0,
+      .def("set", &store<&Client::set>, "key"_a, "value"_a.none(), "ttl"_a = 0,
            "min_compress_len"_a = -1, "compress_level"_a = -2)
-      .def("append", &store<&Client::append>, "key"_a, "value"_a, "ttl"_a = 0,
+      .def("add", &store<&Client::add>, "key"_a, "value"_a.none(), "ttl"_a = 0,
            "min_compress_len"_a = -1, "compress_level"_a = -2)
-      .def("prepend", &store<&Client::prepend>, "key"_a, "value"_a, "ttl"_a = 0,
+      .def("replace", &store<&Client::replace>, "key"_a, "value"_a.none(), "ttl"_a = 0,
            "min_compress_len"_a = -1, "compress_level"_a = -2)
-      .def("cas", &cas, "key"_a, "value"_a, "cas"_a, "ttl"_a = 0)
+      .def("append", &store<&Client::append>, "key"_a, "value"_a.none(), "ttl"_a = 0,
+           "min_compress_len"_a = -1, "compress_level"_a = -2)
+      .def("prepend", &store<&Client::prepend>, "key"_a, "value"_a.none(), "ttl"_a = 0,
+           "min_compress_len"_a = -1, "compress_level"_a = -2)
+      .def("cas", &cas, "key"_a, "value"_a.none(), "cas"_a, "ttl"_a = 0)
       .def("set_many", &set_many, "mapping"_a, "ttl"_a = 0, "min_compress_len"_a = -1,
            "compress_level"_a = -2)
       .def("get_raw", &get_raw, "key"_a)
