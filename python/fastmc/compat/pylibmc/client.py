@@ -48,12 +48,9 @@ def _native_accepts(function: Any, name: str) -> bool:
     return re.search(rf"[(,]\s*{name}\s*:", function.__doc__ or "") is not None
 
 
-# Options that newer native builds add; until they are there, the behavior
-# that needs them says so (NotSupportedError) instead of being ignored.
-_NATIVE_KEY_PREFIX = _native_accepts(_native_init, "key_prefix")
+# SASL credentials reach the native client once its binding takes them;
+# until then username/password say so (TypeError) instead of being ignored.
 _NATIVE_CREDENTIALS = _native_accepts(_native_init, "username")
-_NATIVE_NOREPLY = _native_accepts(_native_set, "noreply")
-_NATIVE_RECONFIGURE = hasattr(_native.Client, "_reconfigure")
 
 # pylibmc's flag bits (src/_pylibmcmodule.h), for serialize/deserialize.
 FLAG_NONE = 0
@@ -311,12 +308,8 @@ class _Behaviors:
                 _errors.EJECTING_ERROR_CLASSES if ejecting else _errors.ERROR_CLASSES
             ),
         }
-        if self.namespace or values["_hash_with_prefix_key"]:
-            if not _NATIVE_KEY_PREFIX:
-                raise _errors.NotSupportedError(
-                    "the namespace callback needs a fastmc build with key_prefix"
-                )
-            options["key_prefix"] = self.namespace.decode("latin-1")
+        if self.namespace:
+            options["key_prefix"] = self.namespace
             options["hash_key_prefix"] = bool(values["_hash_with_prefix_key"])
         return options
 
@@ -345,6 +338,11 @@ class _MethodSerde:
 
     def __init__(self, client: Client) -> None:
         self._client = weakref.ref(client)
+
+    def __eq__(self, other: object) -> bool:  # the same options: no rebuild needed
+        return isinstance(other, _MethodSerde) and other._client() is self._client()
+
+    __hash__ = None  # type: ignore[assignment]
 
     def serialize(self, key: Any, value: Any) -> tuple[bytes, int]:
         result = self._client().serialize(value)  # type: ignore[union-attr]
@@ -421,8 +419,9 @@ class Client(_native.Client):
                 raise TypeError("SASL needs a fastmc build with the binary protocol")
         self.binary = binary
         self._credentials = (username, password)
-        self._state = _Behaviors()
-        self._state.apply(_numeric_behaviors(behaviors))
+        state = _Behaviors()
+        state.apply(_numeric_behaviors(behaviors))
+        self._use_state(state)
         self._configuration_endpoint = _configuration_endpoint
         self.addresses = list(servers)
         self._native_servers = native_servers(self.addresses, bool(self._state.values["_sort_hosts"]))
@@ -432,6 +431,13 @@ class Client(_native.Client):
         _native_init(self, self._native_servers, **self._options)
         if _configuration_endpoint:
             self.addresses = list(self.servers)
+
+    def _use_state(self, state: _Behaviors) -> None:
+        """Makes `state` the client's behaviors, with the two that calls
+        check (cas, _noreply) copied to plain attributes."""
+        self._state = state
+        self._cas = bool(state.values["cas"])
+        self._noreply = bool(state.values["_noreply"])
 
     def _native_kwargs(self) -> dict[str, Any]:
         options = self._state.native_options()
@@ -469,7 +475,7 @@ class Client(_native.Client):
 
     def gets(self, key: str | bytes) -> tuple[Any, int | None]:
         """(value, cas), or (None, None) on a miss. Needs the cas behavior."""
-        if not self._state.values["cas"]:
+        if not self._cas:
             raise ValueError("gets without cas behavior")
         return _native_gets(self, key)
 
@@ -500,9 +506,7 @@ class Client(_native.Client):
     ) -> bool:
         """Stores `val`; True."""
         _check_compress_level(compress_level)
-        if self._state.values["_noreply"] and _NATIVE_NOREPLY:
-            return _native_set(self, key, val, time, min_compress_len, compress_level, noreply=True)
-        return _native_set(self, key, val, time, min_compress_len, compress_level)
+        return _native_set(self, key, val, time, min_compress_len, compress_level, self._noreply)
 
     def add(
         self,
@@ -514,9 +518,7 @@ class Client(_native.Client):
     ) -> bool:
         """Stores `val` if `key` is absent; False if it exists."""
         _check_compress_level(compress_level)
-        if self._state.values["_noreply"] and _NATIVE_NOREPLY:
-            return _native_add(self, key, val, time, min_compress_len, compress_level, noreply=True)
-        return _native_add(self, key, val, time, min_compress_len, compress_level)
+        return _native_add(self, key, val, time, min_compress_len, compress_level, self._noreply)
 
     def replace(
         self,
@@ -528,11 +530,7 @@ class Client(_native.Client):
     ) -> bool:
         """Stores `val` if `key` exists; False if it is absent."""
         _check_compress_level(compress_level)
-        if self._state.values["_noreply"] and _NATIVE_NOREPLY:
-            return _native_replace(
-                self, key, val, time, min_compress_len, compress_level, noreply=True
-            )
-        return _native_replace(self, key, val, time, min_compress_len, compress_level)
+        return _native_replace(self, key, val, time, min_compress_len, compress_level, self._noreply)
 
     def append(
         self,
@@ -544,11 +542,7 @@ class Client(_native.Client):
     ) -> bool:
         """Appends to the stored bytes; False if `key` is absent."""
         _check_compress_level(compress_level)
-        if self._state.values["_noreply"] and _NATIVE_NOREPLY:
-            return _native_append(
-                self, key, val, time, min_compress_len, compress_level, noreply=True
-            )
-        return _native_append(self, key, val, time, min_compress_len, compress_level)
+        return _native_append(self, key, val, time, min_compress_len, compress_level, self._noreply)
 
     def prepend(
         self,
@@ -560,16 +554,12 @@ class Client(_native.Client):
     ) -> bool:
         """Prepends to the stored bytes; False if `key` is absent."""
         _check_compress_level(compress_level)
-        if self._state.values["_noreply"] and _NATIVE_NOREPLY:
-            return _native_prepend(
-                self, key, val, time, min_compress_len, compress_level, noreply=True
-            )
-        return _native_prepend(self, key, val, time, min_compress_len, compress_level)
+        return _native_prepend(self, key, val, time, min_compress_len, compress_level, self._noreply)
 
     def cas(self, key: str | bytes, val: Any, cas: int, time: int = 0) -> bool:
         """Stores `val` if the item's cas is still `cas`: True; False if it
         changed; NotFound if it is gone. Needs the cas behavior."""
-        if not self._state.values["cas"]:
+        if not self._cas:
             raise ValueError("cas without cas behavior")
         stored = _native_cas(self, key, val, cas, time)
         if stored is None:
@@ -589,10 +579,12 @@ class Client(_native.Client):
             raise TypeError(f"set_multi() argument 1 must be dict, not {type(keys).__name__}")
         _check_compress_level(compress_level)
         if not key_prefix:
-            return _native_set_many(self, keys, time, min_compress_len, compress_level)
+            return _native_set_many(self, keys, time, min_compress_len, compress_level, self._noreply)
         originals = {_prefixed(key_prefix, key): key for key in keys}
         items = {prefixed: keys[key] for prefixed, key in originals.items()}
-        failed = _native_set_many(self, items, time, min_compress_len, compress_level)
+        failed = _native_set_many(
+            self, items, time, min_compress_len, compress_level, self._noreply
+        )
         return [originals[key] for key in failed]
 
     def add_multi(
@@ -718,7 +710,7 @@ class Client(_native.Client):
     def _init_from(self, source: Client) -> None:
         self.binary = source.binary
         self._credentials = source._credentials
-        self._state = source._state.copy()
+        self._use_state(source._state.copy())
         self._configuration_endpoint = ""
         self.addresses = list(source.addresses)
         self._native_servers = list(source._native_servers)
@@ -736,23 +728,17 @@ class Client(_native.Client):
         """Sets the named behaviors; unknown names raise ValueError."""
         state = self._state.copy()
         state.apply(_numeric_behaviors(behaviors))
-        old_state, self._state = self._state, state
+        old_state = self._state
+        self._use_state(state)
         try:
             options = self._native_kwargs()
             servers = native_servers(self.addresses, bool(state.values["_sort_hosts"]))
+            if options != self._options or servers != self._native_servers:
+                self._reconfigure(servers, **options)
         except BaseException:
-            self._state = old_state
+            self._use_state(old_state)
             raise
-        if options == self._options and servers == self._native_servers:
-            return
-        if not _NATIVE_RECONFIGURE:
-            self._state = old_state
-            raise _errors.NotSupportedError(
-                "changing these behaviors after construction needs a fastmc build with "
-                "Client._reconfigure; pass them to Client(..., behaviors=...)"
-            )
         self._native_servers, self._options = servers, options
-        self._reconfigure(servers=servers, **options)  # type: ignore[attr-defined]
 
     behaviors = property(get_behaviors, set_behaviors)
 
