@@ -625,6 +625,8 @@ class Client(_native.Client):
 
     def incr(self, key: str | bytes, delta: int = 1) -> int:
         """The value after adding `delta`; NotFound when `key` is absent."""
+        if delta < 0:
+            raise ValueError("delta must be positive")
         value = _native_incr(self, key, delta)
         if value is None:
             raise _errors.NotFound("1 keys not found")
@@ -633,6 +635,8 @@ class Client(_native.Client):
     def decr(self, key: str | bytes, delta: int = 1) -> int:
         """The value after subtracting `delta` (not below 0); NotFound when
         `key` is absent."""
+        if delta < 0:
+            raise ValueError("delta must be positive")
         value = _native_decr(self, key, delta)
         if value is None:
             raise _errors.NotFound("1 keys not found")
@@ -648,6 +652,8 @@ class Client(_native.Client):
         even when some do not (NotFound then, after all of them)."""
         not_found = 0
         failures: list[BaseException] = []
+        if delta < 0:
+            raise ValueError("delta must be positive")
         for key in keys:
             try:
                 if _native_incr(self, _prefixed(key_prefix, key) if key_prefix else key, delta) is None:
