@@ -75,3 +75,15 @@ def test_no_configuration_raises_no_autoconf_found(scripted_server):
 def test_other_configuration_keys_are_unsupported():
     with pytest.raises(autoconf.UnsupportedAutoconfMethod):
         autoconf.elasticache("127.0.0.1:1", config_key=b"other")
+
+
+def test_clone_of_a_discovered_client(scripted_server, memcached_cluster_factory):
+    cluster = memcached_cluster_factory(2)
+    data = config_data(cluster.servers)
+    endpoint = scripted_server(
+        [Expect(REQUEST), Reply(b"CONFIG cluster 0 %d\r\n%s\r\nEND\r\n" % (len(data), data))]
+    )
+    mc = autoconf.elasticache(endpoint.address)
+    clone = mc.clone()
+    assert clone.addresses == mc.addresses == cluster.addresses
+    assert clone.set("k", 1) and mc.get("k") == 1

@@ -70,6 +70,22 @@ def test_every_exception_class_with_its_retcode():
     assert str(compat.CacheMiss()) == ""
 
 
+def test_calls_with_pylibmcs_conventions_are_the_native_methods():
+    # No Python frame between the caller and C++ for these (issue 4, item 5).
+    from fastmc import _native
+
+    for name in ("get", "delete", "touch", "get_many", "set_many", "delete_many"):
+        assert getattr(compat.Client, name) is getattr(_native.Client, name), name
+
+
+def test_sasl_arguments_are_checked_as_pylibmc(memcached):
+    for module in (pylibmc, compat):
+        with pytest.raises(TypeError, match="SASL requires both username and password"):
+            module.Client([memcached.address], binary=True, username="u")
+        with pytest.raises(TypeError, match="SASL requires the memcached binary protocol"):
+            module.Client([memcached.address], username="u", password="p")
+
+
 def test_default_behaviors_are_pylibmcs(pair):
     peer, ours = pair
     assert comparable(ours.behaviors) == comparable(peer.behaviors)

@@ -48,9 +48,10 @@ def assert_same_placement(addresses, servers, behaviors, cluster_addresses) -> N
     expected = placement(cluster_addresses, lambda: peer.set_multi(dict.fromkeys(KEYS, b"v")))
     moved = [key for key in KEYS if ours.server_for_key(key) != expected[key]]
     assert moved == [], f"{len(moved)} keys placed differently, first: {moved[:5]}"
-    # hash() is the index of the key's server, in the client's server list.
+    # hash() is the index of the key's server in the server list, as pylibmc's.
     for key in KEYS[:200]:
         assert ours.servers[ours.hash(key)] == expected[key]
+        assert ours.hash(key) == peer.hash(key)
     # And the compat client writes where the peer reads.
     assert ours.set_multi(dict.fromkeys(KEYS[:300], b"w")) == []
     assert peer.get_multi(KEYS[:300]) == dict.fromkeys(KEYS[:300], b"w")

@@ -431,6 +431,7 @@ class Client(_native.Client):
         _native_init(self, self._native_servers, **self._options)
         if _configuration_endpoint:
             self.addresses = list(self.servers)
+            self._native_servers = list(self.addresses)
 
     def _use_state(self, state: _Behaviors) -> None:
         """Makes `state` the client's behaviors, with the two that calls
