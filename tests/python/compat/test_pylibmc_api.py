@@ -17,7 +17,6 @@ import fastmc
 import fastmc.compat.pylibmc as compat
 from fastmc.compat.pylibmc import consts, pools
 
-
 # libmemcached reports the kernel's socket buffer sizes for these once it can
 # connect to a server (0 otherwise); fastmc reports 0, the system default.
 SOCKET_SIZES = ("_socket_send_size", "_socket_recv_size")
@@ -168,8 +167,14 @@ def test_behavior_couplings_as_pylibmc(memcached, steps):
 
 @pytest.mark.parametrize(
     "behaviors",
-    [{"bogus": 1}, {"hash": "bogus"}, {"distribution": "bogus"}, {"cas": "yes"}, {"cas": None},
-     {"remove_failed": 0}],
+    [
+        {"bogus": 1},
+        {"hash": "bogus"},
+        {"distribution": "bogus"},
+        {"cas": "yes"},
+        {"cas": None},
+        {"remove_failed": 0},
+    ],
     ids=repr,
 )
 def test_bad_behaviors_raise_as_pylibmc(memcached, behaviors):
@@ -326,14 +331,14 @@ def test_gets_and_cas_need_the_cas_behavior(memcached):
 
 def test_get_stats_as_pylibmc(pair, memcached):
     peer, ours = pair
-    (peer_name, peer_stats), = peer.get_stats()
-    (our_name, our_stats), = ours.get_stats()
+    ((peer_name, peer_stats),) = peer.get_stats()
+    ((our_name, our_stats),) = ours.get_stats()
     assert our_name == peer_name == f"{memcached.address} (0)".encode()
     assert set(peer_stats) <= set(our_stats)
     for name in ("pid", "version", "pointer_size", "limit_maxbytes", "threads"):
         assert our_stats[name] == peer_stats[name], name
     assert all(type(value) is bytes for value in our_stats.values())
-    (_, settings), = ours.get_stats("settings")
+    ((_, settings),) = ours.get_stats("settings")
     assert settings["maxbytes"] == b"67108864"
 
 
@@ -562,9 +567,8 @@ def test_client_pool(memcached):
         assert first is not mc and isinstance(first, compat.Client)
         with pool.reserve() as second:
             assert second is not first
-            with pytest.raises(queue.Empty):
-                with pool.reserve():
-                    pass
+            with pytest.raises(queue.Empty), pool.reserve():
+                pass
         assert first.set("hi", "ho") and first.delete("hi")
     assert pool.qsize() == 2
     empty = pools.ClientPool()

@@ -170,7 +170,7 @@ def test_server_down_as_pylibmc():
         lambda mc: mc.get_stats(),
         lambda mc: mc.flush_all(),
     ):
-        assert outcome(lambda: call(ours)) == outcome(lambda: call(peer))
+        assert outcome(lambda call=call: call(ours)) == outcome(lambda call=call: call(peer))
 
 
 def test_server_down_with_remove_failed():

@@ -5,7 +5,8 @@ The examples are pylibmc's own (docs/index.rst, docs/behaviors.rst,
 docs/pooling.rst and the pylibmc package docstring, with the Python 3
 outputs pylibmc itself prints), run as doctests with ``pylibmc`` bound to
 the real pylibmc and then to the compat module: both must pass. The only
-edit is the server address ("127.0.0.1" becomes the test server's).
+edits are the server address ("127.0.0.1" becomes the test server's) and one
+long line wrapped.
 """
 
 from __future__ import annotations
@@ -96,7 +97,8 @@ True
 >>> keys_set = mc.add_multi({"cats": "not set", "dogs": "definitely not set", "bacon": "yummy"})
 >>> set(keys_set) == set(['cats', 'dogs'])
 True
->>> mc.get_multi(["cats", "dogs", "bacon"]) == {'cats': ['on acid', 'furry'], 'bacon': 'yummy', 'dogs': True}
+>>> mc.get_multi(["cats", "dogs", "bacon"]) == {'cats': ['on acid', 'furry'],
+...     'bacon': 'yummy', 'dogs': True}
 True
 >>> mc.delete_multi(["cats", "dogs", "bacon"])
 True

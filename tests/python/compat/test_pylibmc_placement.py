@@ -107,9 +107,7 @@ def test_placement_with_sorted_hosts(cluster, name):
 def test_behaviors_set_after_construction_move_keys_as_pylibmc(cluster):
     peer = pylibmc.Client(cluster.addresses)
     peer.behaviors = {"ketama": True, "tcp_nodelay": True}
-    expected = placement(
-        cluster.addresses, lambda: peer.set_multi(dict.fromkeys(KEYS, b"v"))
-    )
+    expected = placement(cluster.addresses, lambda: peer.set_multi(dict.fromkeys(KEYS, b"v")))
     ours = compat.Client(cluster.addresses)
     ours.behaviors = {"ketama": True, "tcp_nodelay": True}
     assert [k for k in KEYS if ours.server_for_key(k) != expected[k]] == []

@@ -65,7 +65,7 @@ def expected_read(value):
 
 @pytest.mark.parametrize("name", list(VALUES))
 def test_peer_writes_compat_reads(clients, name):
-    peer, ours, raw = clients
+    peer, ours, _raw = clients
     value = VALUES[name]
     assert peer.set(name, value)
     read = ours.get(name)
@@ -76,7 +76,7 @@ def test_peer_writes_compat_reads(clients, name):
 
 @pytest.mark.parametrize("name", list(VALUES))
 def test_compat_writes_peer_reads(clients, name):
-    peer, ours, raw = clients
+    peer, ours, _raw = clients
     value = VALUES[name]
     assert ours.set(name, value)
     read = peer.get(name)
@@ -94,7 +94,7 @@ def test_stored_bytes_and_flags_are_identical(clients, name):
 
 
 def test_pickles_with_pylibmc_protocol(clients):
-    peer, ours, raw = clients
+    _peer, ours, raw = clients
     value = {"nested": [Point(1, 2)]}
     assert ours.set("k", value)
     data, flags = raw.get_raw("k")
@@ -132,7 +132,7 @@ def test_compression_threshold_follows_pylibmc(clients):
 
 
 def test_multi_calls_cross(clients):
-    peer, ours, raw = clients
+    peer, ours, _raw = clients
     items = {f"k{i}": VALUES[name] for i, name in enumerate(VALUES)}
     assert peer.set_multi(items, key_prefix="p:") == []
     assert ours.get_multi(list(items), key_prefix="p:") == {
@@ -145,7 +145,7 @@ def test_multi_calls_cross(clients):
 
 
 def test_append_and_incr_on_each_others_values(clients):
-    peer, ours, raw = clients
+    peer, ours, _raw = clients
     assert peer.set("n", 10)
     assert ours.incr("n", 5) == 15
     assert peer.get("n") == 15

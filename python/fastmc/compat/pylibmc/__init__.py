@@ -41,6 +41,7 @@ from fastmc.compat.pylibmc._errors import (
     WriteError,
     exceptions,
 )
+from fastmc.compat.pylibmc.client import Client, protocol_for
 from fastmc.compat.pylibmc.consts import (
     all_behaviors,
     all_callbacks,
@@ -51,7 +52,6 @@ from fastmc.compat.pylibmc.consts import (
     server_type_udp,
     server_type_unix,
 )
-from fastmc.compat.pylibmc.client import Client, protocol_for
 from fastmc.compat.pylibmc.pools import ClientPool, ThreadMappedPool
 
 # The pylibmc release whose API this module reproduces, and the libmemcached

@@ -186,6 +186,23 @@ def _numeric_behaviors(behaviors: Mapping[str, Any] | None) -> dict[str, Any]:
     return behaviors
 
 
+# Behaviors libmemcached stores as 0 or 1 whatever number is given.
+_BOOLEAN_BEHAVIORS = frozenset(
+    {
+        "cas",
+        "auto_eject",
+        "tcp_nodelay",
+        "verify_keys",
+        "_noreply",
+        "no_block",
+        "tcp_keepalive",
+        "buffer_requests",
+        "_hash_with_prefix_key",
+        "_sort_hosts",
+    }
+)
+
+
 class _Behaviors:
     """The behaviors as libmemcached 1.0.16 holds them, with the couplings
     pylibmc users observe (ketama sets the distribution, ketama_weighted
@@ -229,7 +246,9 @@ class _Behaviors:
     def _set(self, name: str, value: int) -> None:
         if name == "hash":
             if value not in consts.NATIVE_HASHES:
-                raise _errors.Error(f"memcached_behavior_set returned 38 for behavior 'hash' = {value}")
+                raise _errors.Error(
+                    f"memcached_behavior_set returned 38 for behavior 'hash' = {value}"
+                )
             self.hash = value
         elif name == "distribution":
             if value not in consts.NATIVE_DISTRIBUTIONS:
@@ -254,11 +273,7 @@ class _Behaviors:
                 )
             self.values["auto_eject"] = 1
             self.values["failure_limit"] = value
-        elif name in ("cas", "auto_eject", "tcp_nodelay", "verify_keys", "_noreply"):
-            self.values[name] = 1 if value else 0
-        elif name in ("no_block", "tcp_keepalive", "buffer_requests", "_hash_with_prefix_key"):
-            self.values[name] = 1 if value else 0
-        elif name == "_sort_hosts":
+        elif name in _BOOLEAN_BEHAVIORS:
             self.values[name] = 1 if value else 0
         else:
             self.values[name] = value
@@ -424,7 +439,9 @@ class Client(_native.Client):
         self._use_state(state)
         self._configuration_endpoint = _configuration_endpoint
         self.addresses = list(servers)
-        self._native_servers = native_servers(self.addresses, bool(self._state.values["_sort_hosts"]))
+        self._native_servers = native_servers(
+            self.addresses, bool(self._state.values["_sort_hosts"])
+        )
         if not self._native_servers and not _configuration_endpoint:
             raise _errors.Error("empty server list")
         self._options = self._native_kwargs()
@@ -531,7 +548,9 @@ class Client(_native.Client):
     ) -> bool:
         """Stores `val` if `key` exists; False if it is absent."""
         _check_compress_level(compress_level)
-        return _native_replace(self, key, val, time, min_compress_len, compress_level, self._noreply)
+        return _native_replace(
+            self, key, val, time, min_compress_len, compress_level, self._noreply
+        )
 
     def append(
         self,
@@ -555,7 +574,9 @@ class Client(_native.Client):
     ) -> bool:
         """Prepends to the stored bytes; False if `key` is absent."""
         _check_compress_level(compress_level)
-        return _native_prepend(self, key, val, time, min_compress_len, compress_level, self._noreply)
+        return _native_prepend(
+            self, key, val, time, min_compress_len, compress_level, self._noreply
+        )
 
     def cas(self, key: str | bytes, val: Any, cas: int, time: int = 0) -> bool:
         """Stores `val` if the item's cas is still `cas`: True; False if it
@@ -580,7 +601,9 @@ class Client(_native.Client):
             raise TypeError(f"set_multi() argument 1 must be dict, not {type(keys).__name__}")
         _check_compress_level(compress_level)
         if not key_prefix:
-            return _native_set_many(self, keys, time, min_compress_len, compress_level, self._noreply)
+            return _native_set_many(
+                self, keys, time, min_compress_len, compress_level, self._noreply
+            )
         originals = {_prefixed(key_prefix, key): key for key in keys}
         items = {prefixed: keys[key] for prefixed, key in originals.items()}
         failed = _native_set_many(
@@ -657,7 +680,10 @@ class Client(_native.Client):
             raise ValueError("delta must be positive")
         for key in keys:
             try:
-                if _native_incr(self, _prefixed(key_prefix, key) if key_prefix else key, delta) is None:
+                if (
+                    _native_incr(self, _prefixed(key_prefix, key) if key_prefix else key, delta)
+                    is None
+                ):
                     not_found += 1
             except _errors.Error as error:
                 failures.append(error)
