@@ -30,12 +30,17 @@ def config_data(servers) -> bytes:
     return f"12\n{nodes}\n".encode()
 
 
-def test_elasticache_lists_the_nodes(scripted_server, memcached_cluster_factory):
-    cluster = memcached_cluster_factory(2)
-    data = config_data(cluster.servers)
-    endpoint = scripted_server(
+def endpoint_listing(scripted_server, servers):
+    """A configuration endpoint that lists `servers` once."""
+    data = config_data(servers)
+    return scripted_server(
         [Expect(REQUEST), Reply(b"CONFIG cluster 0 %d\r\n%s\r\nEND\r\n" % (len(data), data))]
     )
+
+
+def test_elasticache_lists_the_nodes(scripted_server, memcached_cluster_factory):
+    cluster = memcached_cluster_factory(2)
+    endpoint = endpoint_listing(scripted_server, cluster.servers)
     mc = autoconf.elasticache(endpoint.address)
     assert isinstance(mc, Client)
     assert mc.addresses == cluster.addresses
@@ -79,10 +84,7 @@ def test_other_configuration_keys_are_unsupported():
 
 def test_clone_of_a_discovered_client(scripted_server, memcached_cluster_factory):
     cluster = memcached_cluster_factory(2)
-    data = config_data(cluster.servers)
-    endpoint = scripted_server(
-        [Expect(REQUEST), Reply(b"CONFIG cluster 0 %d\r\n%s\r\nEND\r\n" % (len(data), data))]
-    )
+    endpoint = endpoint_listing(scripted_server, cluster.servers)
     mc = autoconf.elasticache(endpoint.address)
     clone = mc.clone()
     assert clone.addresses == mc.addresses == cluster.addresses

@@ -395,8 +395,36 @@ def _check_compress_level(compress_level: int) -> None:
         raise ValueError("compress_level must be between 0 and 9 inclusive")
 
 
+def _check_multi_arguments(name: str, items: Any, compress_level: int) -> None:
+    if not isinstance(items, dict):
+        raise TypeError(f"{name}() argument 1 must be dict, not {type(items).__name__}")
+    _check_compress_level(compress_level)
+
+
 def _key_text(key: Any) -> str:
     return key.decode(errors="replace") if isinstance(key, bytes) else str(key)
+
+
+def _storage_call(native: Any, name: str, doc: str) -> Any:
+    """pylibmc's ``name(key, val, time=0, min_compress_len=0,
+    compress_level=-1)`` over the native storage call (same argument order;
+    _noreply passed through)."""
+
+    def call(
+        self: Client,
+        key: str | bytes,
+        val: Any,
+        time: int = 0,
+        min_compress_len: int = 0,
+        compress_level: int = -1,
+    ) -> bool:
+        if compress_level != -1:
+            _check_compress_level(compress_level)
+        return native(self, key, val, time, min_compress_len, compress_level, self._noreply)
+
+    call.__name__ = call.__qualname__ = name
+    call.__doc__ = doc
+    return call
 
 
 # The client ----------------------------------------------------------------
@@ -514,69 +542,17 @@ class Client(_native.Client):
 
     # Writes
 
-    def set(
-        self,
-        key: str | bytes,
-        val: Any,
-        time: int = 0,
-        min_compress_len: int = 0,
-        compress_level: int = -1,
-    ) -> bool:
-        """Stores `val`; True."""
-        _check_compress_level(compress_level)
-        return _native_set(self, key, val, time, min_compress_len, compress_level, self._noreply)
-
-    def add(
-        self,
-        key: str | bytes,
-        val: Any,
-        time: int = 0,
-        min_compress_len: int = 0,
-        compress_level: int = -1,
-    ) -> bool:
-        """Stores `val` if `key` is absent; False if it exists."""
-        _check_compress_level(compress_level)
-        return _native_add(self, key, val, time, min_compress_len, compress_level, self._noreply)
-
-    def replace(
-        self,
-        key: str | bytes,
-        val: Any,
-        time: int = 0,
-        min_compress_len: int = 0,
-        compress_level: int = -1,
-    ) -> bool:
-        """Stores `val` if `key` exists; False if it is absent."""
-        _check_compress_level(compress_level)
-        return _native_replace(
-            self, key, val, time, min_compress_len, compress_level, self._noreply
-        )
-
-    def append(
-        self,
-        key: str | bytes,
-        val: Any,
-        time: int = 0,
-        min_compress_len: int = 0,
-        compress_level: int = -1,
-    ) -> bool:
-        """Appends to the stored bytes; False if `key` is absent."""
-        _check_compress_level(compress_level)
-        return _native_append(self, key, val, time, min_compress_len, compress_level, self._noreply)
-
-    def prepend(
-        self,
-        key: str | bytes,
-        val: Any,
-        time: int = 0,
-        min_compress_len: int = 0,
-        compress_level: int = -1,
-    ) -> bool:
-        """Prepends to the stored bytes; False if `key` is absent."""
-        _check_compress_level(compress_level)
-        return _native_prepend(
-            self, key, val, time, min_compress_len, compress_level, self._noreply
-        )
+    set = _storage_call(_native_set, "set", "Stores `val`; True.")
+    add = _storage_call(_native_add, "add", "Stores `val` if `key` is absent; False if it exists.")
+    replace = _storage_call(
+        _native_replace, "replace", "Stores `val` if `key` exists; False if it is absent."
+    )
+    append = _storage_call(
+        _native_append, "append", "Appends to the stored bytes; False if `key` is absent."
+    )
+    prepend = _storage_call(
+        _native_prepend, "prepend", "Prepends to the stored bytes; False if `key` is absent."
+    )
 
     def cas(self, key: str | bytes, val: Any, cas: int, time: int = 0) -> bool:
         """Stores `val` if the item's cas is still `cas`: True; False if it
@@ -597,9 +573,7 @@ class Client(_native.Client):
         compress_level: int = -1,
     ) -> list[Any]:
         """Stores every item of the dict; the keys that were not stored."""
-        if not isinstance(keys, dict):
-            raise TypeError(f"set_multi() argument 1 must be dict, not {type(keys).__name__}")
-        _check_compress_level(compress_level)
+        _check_multi_arguments("set_multi", keys, compress_level)
         if not key_prefix:
             return _native_set_many(
                 self, keys, time, min_compress_len, compress_level, self._noreply
@@ -620,9 +594,7 @@ class Client(_native.Client):
         compress_level: int = -1,
     ) -> list[Any]:
         """add for every item of the dict; the keys that were not stored."""
-        if not isinstance(keys, dict):
-            raise TypeError(f"add_multi() argument 1 must be dict, not {type(keys).__name__}")
-        _check_compress_level(compress_level)
+        _check_multi_arguments("add_multi", keys, compress_level)
         return [
             key
             for key, value in keys.items()
