@@ -61,7 +61,6 @@ FLAG_ZLIB = 8
 FLAG_TEXT = 16
 _FLAG_TYPES = FLAG_PICKLE | FLAG_INTEGER | FLAG_LONG | FLAG_TEXT
 
-MAX_KEY_LENGTH = 250
 # Bound on a value inflated in Python (the deserialize override path); the
 # native client's own max_value_size.
 _MAX_INFLATED_SIZE = 64 * 1024 * 1024
@@ -76,12 +75,14 @@ def protocol_for(binary: bool) -> str:
     decides it. The binary protocol is used when the native client has it;
     until then binary=True runs the text protocol, which stores and reads
     the same items."""
-    if binary and _native_accepts(_native_init, "protocol") and _BINARY_AVAILABLE:
+    if binary and _BINARY_AVAILABLE:
         return "binary"
     return "text"
 
 
 def _binary_available() -> bool:
+    """Whether the native client takes protocol="binary" (it does not
+    connect at construction)."""
     try:
         _native.Client(["127.0.0.1:1"], protocol="binary")
     except Exception:
