@@ -86,13 +86,14 @@ class Engine {
   engine::Server& server(std::size_t index) const noexcept { return *servers_[index]; }
   // The server `key` belongs to when every server is up.
   std::size_t server_index_for(std::string_view key) const noexcept {
-    return router_.server_for_key(key);
+    return router_.server_for_key(routing_key(key));
   }
   // The server a call sends `key` to now: its own while it admits calls,
   // otherwise as dead_server_policy says; nullopt when the call must fail
   // fast (policy "error", or no live server).
   std::optional<std::size_t> route(std::string_view key,
                                    engine::ServerHealth::Clock::time_point now) const {
+    key = routing_key(key);
     const std::size_t home = router_.server_for_key(key);
     if (servers_[home]->health().admits(now)) return home;
     const auto is_live = [&](std::size_t index) { return servers_[index]->health().admits(now); };
@@ -110,6 +111,12 @@ class Engine {
   net::Deadline new_deadline() const noexcept { return net::Deadline::after(options_.timeout); }
 
  private:
+  // What the distribution hashes for a key as sent (its prefix included).
+  std::string_view routing_key(std::string_view wire_key) const noexcept {
+    if (options_.hash_key_prefix) return wire_key;
+    return wire_key.substr(std::min(options_.key_prefix.size(), wire_key.size()));
+  }
+
   enum class DeadServerPolicy : std::uint8_t { error, failover, auto_eject };
 
   // libmemcached's auto_eject: the placement rebuilt over the live servers,
@@ -386,6 +393,47 @@ std::optional<Error> check_key(const Engine& engine, std::string_view key) {
   return Error{Errc::invalid_key, {}, std::move(text)};
 }
 
+// A key as memcached sees it: ClientOptions::key_prefix, then the caller's
+// key. Without a prefix it is the caller's view, at no cost.
+class WireKey {
+ public:
+  WireKey(const Engine& engine, std::string_view key) : view_(key) {
+    const std::string& prefix = engine.options().key_prefix;
+    if (prefix.empty()) return;
+    storage_.reserve(prefix.size() + key.size());
+    storage_.append(prefix).append(key);
+    view_ = storage_;
+  }
+  WireKey(const WireKey&) = delete;
+  WireKey& operator=(const WireKey&) = delete;
+  std::string_view view() const noexcept { return view_; }
+
+ private:
+  std::string storage_;
+  std::string_view view_;
+};
+
+// The keys of a multi-key call as memcached sees them (see WireKey).
+class WireKeys {
+ public:
+  WireKeys(const Engine& engine, std::span<const std::string_view> keys) : views_(keys) {
+    const std::string& prefix = engine.options().key_prefix;
+    if (prefix.empty()) return;
+    storage_.reserve(keys.size());
+    for (const std::string_view key : keys) storage_.push_back(prefix + std::string(key));
+    prefixed_.assign(storage_.begin(), storage_.end());
+    views_ = prefixed_;
+  }
+  WireKeys(const WireKeys&) = delete;
+  WireKeys& operator=(const WireKeys&) = delete;
+  std::span<const std::string_view> views() const noexcept { return views_; }
+
+ private:
+  std::vector<std::string> storage_;
+  std::vector<std::string_view> prefixed_;
+  std::span<const std::string_view> views_;
+};
+
 std::optional<Error> check_ttl(std::int64_t ttl) {
   if (ttl >= std::numeric_limits<std::int32_t>::min() &&
       ttl <= std::numeric_limits<std::int32_t>::max()) {
@@ -636,7 +684,10 @@ std::span<const Error> FetchedItems::failures() const noexcept {
 ItemView FetchedItems::operator[](std::size_t index) const noexcept {
   const FetchState::Hit hit = state_->hits[index];
   const protocol::Reply reply = state_->leases[hit.lease]->reply(hit.reply);
-  return ItemView{reply.key, reply.data, reply.flags, reply.cas, hit.key_index};
+  // Keys are handed back as the caller gave them, without the prefix.
+  const std::size_t prefix = state_->engine->options().key_prefix.size();
+  return ItemView{reply.key.substr(std::min(prefix, reply.key.size())), reply.data, reply.flags,
+                  reply.cas, hit.key_index};
 }
 
 // Client ---------------------------------------------------------------------
@@ -675,6 +726,8 @@ std::string Client::discovery_last_error() const {
 
 Result<std::string> Client::server_for_key(std::string_view key) const {
   const std::shared_ptr<const Engine> engine = state_->engine();
+  const WireKey wire(*engine, key);
+  key = wire.view();
   if (auto error = check_key(*engine, key)) return std::move(*error);
   return engine->server(engine->server_index_for(key)).name();
 }
@@ -690,6 +743,8 @@ Result<FetchedItems> Client::fetch(std::string_view key, FetchOptions options) {
 
 Result<FetchedItems> Client::fetch(std::span<const std::string_view> keys, FetchOptions options) {
   const std::shared_ptr<const Engine> engine = state_->engine();
+  const WireKeys wire(*engine, keys);
+  keys = wire.views();
   for (const std::string_view key : keys) {
     if (auto error = check_key(*engine, key)) return std::move(*error);
   }
@@ -837,6 +892,8 @@ auto single_key_call(const Engine& engine, std::string_view key, TextReplyKind k
 
 Result<bool> store(const Engine& engine, protocol::StorageCommand command, std::string_view key,
                    std::string_view value, const StoreOptions& options) {
+  const WireKey wire(engine, key);
+  key = wire.view();
   if (auto error = check_ttl(options.ttl)) return std::move(*error);
   if (auto error = check_value(engine, value)) return std::move(*error);
   // A set can be repeated harmlessly; add, append and prepend cannot.
@@ -878,6 +935,8 @@ Result<bool> Client::prepend(std::string_view key, std::string_view value, Store
 Result<CasOutcome> Client::cas(std::string_view key, std::string_view value, std::uint64_t cas,
                                StoreOptions options) {
   const std::shared_ptr<const Engine> engine = state_->engine();
+  const WireKey wire(*engine, key);
+  key = wire.view();
   if (auto error = check_ttl(options.ttl)) return std::move(*error);
   if (auto error = check_value(*engine, value)) return std::move(*error);
   return single_key_call(
@@ -897,6 +956,8 @@ Result<CasOutcome> Client::cas(std::string_view key, std::string_view value, std
 
 Result<bool> Client::remove(std::string_view key) {
   const std::shared_ptr<const Engine> engine = state_->engine();
+  const WireKey wire(*engine, key);
+  key = wire.view();
   return single_key_call(
       *engine, key, TextReplyKind::deletion, false,
       [&](protocol::RequestBuffer& out) { protocol::append_delete_request(out, key, false); },
@@ -910,6 +971,8 @@ namespace {
 Result<std::optional<std::uint64_t>> arithmetic(const Engine& engine,
                                                 protocol::ArithmeticCommand command,
                                                 std::string_view key, std::uint64_t delta) {
+  const WireKey wire(engine, key);
+  key = wire.view();
   return single_key_call(
       engine, key, TextReplyKind::arithmetic, false,
       [&](protocol::RequestBuffer& out) {
@@ -934,6 +997,8 @@ Result<std::optional<std::uint64_t>> Client::decr(std::string_view key, std::uin
 
 Result<bool> Client::touch(std::string_view key, std::int64_t ttl) {
   const std::shared_ptr<const Engine> engine = state_->engine();
+  const WireKey wire(*engine, key);
+  key = wire.view();
   if (auto error = check_ttl(ttl)) return std::move(*error);
   return single_key_call(
       *engine, key, TextReplyKind::touch, true,
@@ -1019,6 +1084,17 @@ Result<bool> speaks_meta(const Engine& engine, engine::Server& server, net::Dead
 
 Result<std::vector<std::size_t>> Client::set_many(std::span<const Entry> entries) {
   const std::shared_ptr<const Engine> engine = state_->engine();
+  std::vector<Entry> prefixed;
+  std::vector<std::string> prefixed_keys;
+  if (!engine->options().key_prefix.empty()) {
+    prefixed_keys.reserve(entries.size());
+    prefixed.reserve(entries.size());
+    for (const Entry& entry : entries) {
+      prefixed_keys.push_back(engine->options().key_prefix + std::string(entry.key));
+      prefixed.push_back(Entry{prefixed_keys.back(), entry.value, entry.options});
+    }
+    entries = prefixed;
+  }
   for (const Entry& entry : entries) {
     if (auto error = check_key(*engine, entry.key)) return std::move(*error);
     if (auto error = check_ttl(entry.options.ttl)) return std::move(*error);
@@ -1139,6 +1215,8 @@ Result<std::vector<std::size_t>> Client::set_many(std::span<const Entry> entries
 
 Result<std::size_t> Client::remove_many(std::span<const std::string_view> keys) {
   const std::shared_ptr<const Engine> engine = state_->engine();
+  const WireKeys wire(*engine, keys);
+  keys = wire.views();
   for (const std::string_view key : keys) {
     if (auto error = check_key(*engine, key)) return std::move(*error);
   }

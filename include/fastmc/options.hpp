@@ -58,6 +58,13 @@ struct ClientOptions {
   bool tcp_nodelay = true;
   // Accept key bytes >= 0x80 (UTF-8) in the text protocol.
   bool allow_non_ascii_keys = true;
+  // Put in front of every key on the wire (a namespace); it counts toward
+  // memcached's 250-byte key limit. Keys handed back (ItemView::key, the
+  // maps of get_many) are without it.
+  std::string key_prefix = {};
+  // Whether the prefix is part of what the distribution hashes: libmc hashes
+  // it; libmemcached (pylibmc) and pymemcache's HashClient do not.
+  bool hash_key_prefix = false;
   // Consecutive failures (a refused or timed-out connect, a timeout, a
   // reset; never a miss or an error reply) that take a server down; zero
   // never does. Calls to a down server fail fast or go elsewhere (see

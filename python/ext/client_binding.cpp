@@ -50,6 +50,20 @@ T& value_or_raise(const NativeClient& self, Result<T>& result) {
   return *result;
 }
 
+// noreply, as the peers mean it: the server's answer to the request is not
+// reported (a refusal included), but a failure to reach the server is. The
+// answer is still awaited, and dropped, so the connection stays in step.
+bool is_server_answer(Errc code) noexcept {
+  return code == Errc::server_error || code == Errc::client_error || code == Errc::value_too_large;
+}
+
+template <class T>
+void raise_unless_answer(const NativeClient& self, Result<T>& result) {
+  if (!result && !is_server_answer(result.error().code)) {
+    raise_error(result.error(), self.codec.error_classes);
+  }
+}
+
 std::chrono::milliseconds to_milliseconds(double seconds, const char* name) {
   if (!(seconds >= 0) || !std::isfinite(seconds)) {
     raise_error(Errc::invalid_argument, std::string(name) + " must be a finite number >= 0");
@@ -251,7 +265,7 @@ using StoreCall = Result<bool> (Client::*)(std::string_view, std::string_view, S
 
 template <StoreCall call>
 bool store(NativeClient& self, nb::handle key, nb::handle value, std::int64_t ttl,
-           long long min_compress_len, int compress_level) {
+           long long min_compress_len, int compress_level, bool noreply) {
   const std::string_view key_bytes = key_view(key.ptr());
   EncodedValue encoded;
   encode_value(key.ptr(), value.ptr(), self.codec, encoded,
@@ -262,17 +276,25 @@ bool store(NativeClient& self, nb::handle key, nb::handle value, std::int64_t tt
   const StoreOptions options{.ttl = ttl, .flags = encoded.flags};
   Result<bool> stored =
       without_gil([&] { return (self.client.*call)(key_bytes, encoded.bytes, options); });
+  if (noreply) {
+    raise_unless_answer(self, stored);
+    return true;
+  }
   return value_or_raise(self, stored);
 }
 
 nb::object cas(NativeClient& self, nb::handle key, nb::handle value, std::uint64_t cas_token,
-               std::int64_t ttl) {
+               std::int64_t ttl, bool noreply) {
   const std::string_view key_bytes = key_view(key.ptr());
   EncodedValue encoded;
   encode_value(key.ptr(), value.ptr(), self.codec, encoded);
   const StoreOptions options{.ttl = ttl, .flags = encoded.flags};
   Result<CasOutcome> outcome =
       without_gil([&] { return self.client.cas(key_bytes, encoded.bytes, cas_token, options); });
+  if (noreply) {
+    raise_unless_answer(self, outcome);
+    return nb::borrow(Py_True);
+  }
   switch (value_or_raise(self, outcome)) {
     case CasOutcome::stored: return nb::borrow(Py_True);
     case CasOutcome::exists: return nb::borrow(Py_False);
@@ -282,7 +304,7 @@ nb::object cas(NativeClient& self, nb::handle key, nb::handle value, std::uint64
 }
 
 nb::list set_many(NativeClient& self, nb::handle mapping, std::int64_t ttl,
-                  long long min_compress_len, int compress_level) {
+                  long long min_compress_len, int compress_level, bool noreply) {
   nb::object items = nb::steal(PySequence_List(nb::handle(mapping).attr("items")().ptr()));
   if (!items.is_valid()) throw nb::python_error();
   const auto count = static_cast<std::size_t>(PyList_GET_SIZE(items.ptr()));
@@ -316,12 +338,18 @@ nb::list set_many(NativeClient& self, nb::handle mapping, std::int64_t ttl,
   if (!entries.empty()) {
     Result<std::vector<std::size_t>> failed =
         without_gil([&] { return self.client.set_many(entries); });
-    for (const std::size_t index : value_or_raise(self, failed))
-      failed_items.push_back(positions[index]);
+    if (noreply) {
+      raise_unless_answer(self, failed);
+    } else {
+      for (const std::size_t index : value_or_raise(self, failed))
+        failed_items.push_back(positions[index]);
+    }
   }
   for (const std::size_t index : split) {
     PyObject* key = PyTuple_GET_ITEM(key_at(index), 0);
-    if (!store_split(self, key_view(key), values[index], ttl)) failed_items.push_back(index);
+    if (!store_split(self, key_view(key), values[index], ttl) && !noreply) {
+      failed_items.push_back(index);
+    }
   }
   std::sort(failed_items.begin(), failed_items.end());
   nb::list result;
@@ -399,72 +427,110 @@ ValueCodec make_codec(const std::string& scheme, nb::object serde, long long com
                   "\" (native, pylibmc, python_memcached, pymemcache, pymemcache_default, libmc)");
 }
 
-nb::object arithmetic(NativeClient& self, nb::handle key, nb::handle delta, bool increment) {
+nb::object arithmetic(NativeClient& self, nb::handle key, nb::handle delta, bool increment,
+                      bool noreply) {
   const std::string_view key_bytes = key_view(key.ptr());
   const std::uint64_t amount = to_delta(delta);
   Result<std::optional<std::uint64_t>> value = without_gil([&] {
     return increment ? self.client.incr(key_bytes, amount) : self.client.decr(key_bytes, amount);
   });
+  if (noreply) {
+    raise_unless_answer(self, value);
+    return nb::none();
+  }
   const std::optional<std::uint64_t>& number = value_or_raise(self, value);
   if (!number) return nb::none();
   return nb::steal(PyLong_FromUnsignedLongLong(*number));
 }
 
+// Every option of the constructor, in one place for __init__ and _reconfigure.
+NativeClient build_client(std::vector<std::string> servers, double timeout, double connect_timeout,
+                          nb::object serde, std::size_t max_value_size,
+                          std::size_t max_connections_per_server,
+                          std::size_t max_idle_connections_per_server, bool tcp_nodelay,
+                          bool allow_non_ascii_keys, std::string protocol, std::string distribution,
+                          std::string hash, std::uint32_t failure_limit, double retry_timeout,
+                          double dead_timeout, std::string dead_server_policy, bool miss_on_error,
+                          std::string configuration_endpoint, double discovery_interval,
+                          bool discovery_use_ip, std::string value_scheme,
+                          long long compress_threshold, int compress_level,
+                          std::optional<int> pickle_protocol, bool split_values,
+                          nb::object error_classes, nb::handle key_prefix, bool hash_key_prefix) {
+  ValueCodec codec =
+      make_codec(value_scheme, std::move(serde), compress_threshold, compress_level,
+                 pickle_protocol, split_values, std::move(error_classes), max_value_size);
+  ClientOptions options{
+      .servers = std::move(servers),
+      .configuration_endpoint = std::move(configuration_endpoint),
+      .discovery_interval = to_milliseconds(discovery_interval, "discovery_interval"),
+      .discovery_use_ip = discovery_use_ip,
+      .distribution = std::move(distribution),
+      .hash = std::move(hash),
+      .connect_timeout = to_milliseconds(connect_timeout, "connect_timeout"),
+      .timeout = to_milliseconds(timeout, "timeout"),
+      .max_value_size = max_value_size,
+      .max_connections_per_server = max_connections_per_server,
+      .max_idle_connections_per_server = max_idle_connections_per_server,
+      .tcp_nodelay = tcp_nodelay,
+      .allow_non_ascii_keys = allow_non_ascii_keys,
+      .key_prefix = std::string(key_view(key_prefix.ptr())),
+      .hash_key_prefix = hash_key_prefix,
+      .failure_limit = failure_limit,
+      .retry_timeout = to_milliseconds(retry_timeout, "retry_timeout"),
+      .dead_timeout = to_milliseconds(dead_timeout, "dead_timeout"),
+      .dead_server_policy = std::move(dead_server_policy),
+      .miss_on_error = miss_on_error,
+      .protocol = std::move(protocol),
+  };
+  // With a configuration endpoint, construction asks it for the servers.
+  Client client = without_gil([&] { return Client(std::move(options)); });
+  return NativeClient(std::move(client), std::move(codec));
+}
+
+template <class Signature>
+struct ClientConstruction;
+
+template <class... Options>
+struct ClientConstruction<NativeClient(Options...)> {
+  static void construct(NativeClient* self, Options... options) {
+    new (self) NativeClient(build_client(std::move(options)...));
+  }
+  static void reconfigure(NativeClient& self, Options... options) {
+    NativeClient rebuilt = build_client(std::move(options)...);
+    self.client = std::move(rebuilt.client);
+    self.codec = std::move(rebuilt.codec);
+  }
+};
+
+constexpr auto& construct_client = ClientConstruction<decltype(build_client)>::construct;
+constexpr auto& reconfigure_client = ClientConstruction<decltype(build_client)>::reconfigure;
+
+template <class Function>
+void def_with_client_options(nb::class_<NativeClient>& client, const char* name,
+                             Function* function) {
+  client.def(name, function, "servers"_a, "timeout"_a = 1.0, "connect_timeout"_a = 1.0,
+             "serde"_a = nb::none(), "max_value_size"_a = 64 * 1024 * 1024,
+             "max_connections_per_server"_a = 0, "max_idle_connections_per_server"_a = 8,
+             "tcp_nodelay"_a = true, "allow_non_ascii_keys"_a = true, "protocol"_a = "meta",
+             "distribution"_a = "modula", "hash"_a = "", "failure_limit"_a = 2,
+             "retry_timeout"_a = 1.0, "dead_timeout"_a = 0.0, "dead_server_policy"_a = "error",
+             "miss_on_error"_a = false, "configuration_endpoint"_a = "",
+             "discovery_interval"_a = 60.0, "discovery_use_ip"_a = true,
+             "value_scheme"_a = "native", "compress_threshold"_a = 0, "compress_level"_a = -1,
+             "pickle_protocol"_a = nb::none(), "split_values"_a = false,
+             "error_classes"_a = nb::none(), "key_prefix"_a = "", "hash_key_prefix"_a = false);
+}
+
 }  // namespace
 
 void register_client(nb::module_& module) {
-  nb::class_<NativeClient>(module, "Client",
-                           "The native memcached client; use fastmc.Client, which derives from it.")
-      .def(
-          "__init__",
-          [](NativeClient* self, std::vector<std::string> servers, double timeout,
-             double connect_timeout, nb::object serde, std::size_t max_value_size,
-             std::size_t max_connections_per_server, std::size_t max_idle_connections_per_server,
-             bool tcp_nodelay, bool allow_non_ascii_keys, std::string protocol,
-             std::string distribution, std::string hash, std::uint32_t failure_limit,
-             double retry_timeout, double dead_timeout, std::string dead_server_policy,
-             bool miss_on_error, std::string configuration_endpoint, double discovery_interval,
-             bool discovery_use_ip, std::string value_scheme, long long compress_threshold,
-             int compress_level, std::optional<int> pickle_protocol, bool split_values,
-             nb::object error_classes) {
-            ValueCodec codec =
-                make_codec(value_scheme, std::move(serde), compress_threshold, compress_level,
-                           pickle_protocol, split_values, std::move(error_classes), max_value_size);
-            ClientOptions options{
-                .servers = std::move(servers),
-                .configuration_endpoint = std::move(configuration_endpoint),
-                .discovery_interval = to_milliseconds(discovery_interval, "discovery_interval"),
-                .discovery_use_ip = discovery_use_ip,
-                .distribution = std::move(distribution),
-                .hash = std::move(hash),
-                .connect_timeout = to_milliseconds(connect_timeout, "connect_timeout"),
-                .timeout = to_milliseconds(timeout, "timeout"),
-                .max_value_size = max_value_size,
-                .max_connections_per_server = max_connections_per_server,
-                .max_idle_connections_per_server = max_idle_connections_per_server,
-                .tcp_nodelay = tcp_nodelay,
-                .allow_non_ascii_keys = allow_non_ascii_keys,
-                .failure_limit = failure_limit,
-                .retry_timeout = to_milliseconds(retry_timeout, "retry_timeout"),
-                .dead_timeout = to_milliseconds(dead_timeout, "dead_timeout"),
-                .dead_server_policy = std::move(dead_server_policy),
-                .miss_on_error = miss_on_error,
-                .protocol = std::move(protocol),
-            };
-            // With a configuration endpoint, construction asks it for the servers.
-            Client client = without_gil([&] { return Client(std::move(options)); });
-            new (self) NativeClient(std::move(client), std::move(codec));
-          },
-          "servers"_a, "timeout"_a = 1.0, "connect_timeout"_a = 1.0, "serde"_a = nb::none(),
-          "max_value_size"_a = 64 * 1024 * 1024, "max_connections_per_server"_a = 0,
-          "max_idle_connections_per_server"_a = 8, "tcp_nodelay"_a = true,
-          "allow_non_ascii_keys"_a = true, "protocol"_a = "meta", "distribution"_a = "modula",
-          "hash"_a = "", "failure_limit"_a = 2, "retry_timeout"_a = 1.0, "dead_timeout"_a = 0.0,
-          "dead_server_policy"_a = "error", "miss_on_error"_a = false,
-          "configuration_endpoint"_a = "", "discovery_interval"_a = 60.0,
-          "discovery_use_ip"_a = true, "value_scheme"_a = "native", "compress_threshold"_a = 0,
-          "compress_level"_a = -1, "pickle_protocol"_a = nb::none(), "split_values"_a = false,
-          "error_classes"_a = nb::none())
+  nb::class_<NativeClient> client(
+      module, "Client", "The native memcached client; use fastmc.Client, which derives from it.");
+  def_with_client_options(client, "__init__", &construct_client);
+  // Not safe while other threads use the client (pylibmc's behaviors are
+  // set the same way).
+  def_with_client_options(client, "_reconfigure", &reconfigure_client);
+  client
       .def_prop_rw(
           "serde", [](NativeClient& self) { return self.codec.serde; },
           [](NativeClient& self, nb::object serde) { self.codec.serde = std::move(serde); })
@@ -523,64 +589,74 @@ void register_client(nb::module_& module) {
           [](NativeClient& self, nb::handle keys) { return fetch_many(self, keys, true); },
           "keys"_a)
       .def("set", &store<&Client::set>, "key"_a, "value"_a, "ttl"_a = 0, "min_compress_len"_a = -1,
-           "compress_level"_a = -2)
+           "compress_level"_a = -2, "noreply"_a = false)
       .def("add", &store<&Client::add>, "key"_a, "value"_a, "ttl"_a = 0, "min_compress_len"_a = -1,
-           "compress_level"_a = -2)
+           "compress_level"_a = -2, "noreply"_a = false)
       .def("replace", &store<&Client::replace>, "key"_a, "value"_a, "ttl"_a = 0,
-           "min_compress_len"_a = -1, "compress_level"_a = -2)
+           "min_compress_len"_a = -1, "compress_level"_a = -2, "noreply"_a = false)
       .def("append", &store<&Client::append>, "key"_a, "value"_a, "ttl"_a = 0,
-           "min_compress_len"_a = -1, "compress_level"_a = -2)
+           "min_compress_len"_a = -1, "compress_level"_a = -2, "noreply"_a = false)
       .def("prepend", &store<&Client::prepend>, "key"_a, "value"_a, "ttl"_a = 0,
-           "min_compress_len"_a = -1, "compress_level"_a = -2)
-      .def("cas", &cas, "key"_a, "value"_a, "cas"_a, "ttl"_a = 0)
+           "min_compress_len"_a = -1, "compress_level"_a = -2, "noreply"_a = false)
+      .def("cas", &cas, "key"_a, "value"_a, "cas"_a, "ttl"_a = 0, "noreply"_a = false)
       .def("set_many", &set_many, "mapping"_a, "ttl"_a = 0, "min_compress_len"_a = -1,
-           "compress_level"_a = -2)
+           "compress_level"_a = -2, "noreply"_a = false)
       .def("get_raw", &get_raw, "key"_a)
       .def("set_raw", &set_raw, "key"_a, "value"_a, "flags"_a, "ttl"_a = 0)
       .def(
           "delete",
-          [](NativeClient& self, nb::handle key) {
+          [](NativeClient& self, nb::handle key, bool noreply) {
             const std::string_view key_bytes = key_view(key.ptr());
             Result<bool> deleted = without_gil([&] { return self.client.remove(key_bytes); });
-            return value_or_raise(self, deleted);
+            if (!noreply) return value_or_raise(self, deleted);
+            raise_unless_answer(self, deleted);
+            return true;
           },
-          "key"_a)
+          "key"_a, "noreply"_a = false)
       .def(
           "delete_many",
-          [](NativeClient& self, nb::handle keys) {
+          [](NativeClient& self, nb::handle keys, bool noreply) {
             KeyList list(keys);
             Result<std::size_t> deleted =
                 without_gil([&] { return self.client.remove_many(list.views); });
-            return value_or_raise(self, deleted);
+            if (!noreply) return value_or_raise(self, deleted);
+            raise_unless_answer(self, deleted);
+            return deleted ? *deleted : std::size_t{0};
           },
-          "keys"_a)
+          "keys"_a, "noreply"_a = false)
       .def(
           "incr",
-          [](NativeClient& self, nb::handle key, nb::handle delta) {
-            return arithmetic(self, key, delta, true);
+          [](NativeClient& self, nb::handle key, nb::handle delta, bool noreply) {
+            return arithmetic(self, key, delta, true, noreply);
           },
-          "key"_a, "delta"_a = 1)
+          "key"_a, "delta"_a = 1, "noreply"_a = false)
       .def(
           "decr",
-          [](NativeClient& self, nb::handle key, nb::handle delta) {
-            return arithmetic(self, key, delta, false);
+          [](NativeClient& self, nb::handle key, nb::handle delta, bool noreply) {
+            return arithmetic(self, key, delta, false, noreply);
           },
-          "key"_a, "delta"_a = 1)
+          "key"_a, "delta"_a = 1, "noreply"_a = false)
       .def(
           "touch",
-          [](NativeClient& self, nb::handle key, std::int64_t ttl) {
+          [](NativeClient& self, nb::handle key, std::int64_t ttl, bool noreply) {
             const std::string_view key_bytes = key_view(key.ptr());
             Result<bool> touched = without_gil([&] { return self.client.touch(key_bytes, ttl); });
-            return value_or_raise(self, touched);
+            if (!noreply) return value_or_raise(self, touched);
+            raise_unless_answer(self, touched);
+            return true;
           },
-          "key"_a, "ttl"_a)
+          "key"_a, "ttl"_a, "noreply"_a = false)
       .def(
           "flush_all",
-          [](NativeClient& self, std::uint32_t delay) {
+          [](NativeClient& self, std::uint32_t delay, bool noreply) {
             Result<Done> done = without_gil([&] { return self.client.flush_all(delay); });
-            value_or_raise(self, done);
+            if (noreply) {
+              raise_unless_answer(self, done);
+            } else {
+              value_or_raise(self, done);
+            }
           },
-          "delay"_a = 0)
+          "delay"_a = 0, "noreply"_a = false)
       .def("stats",
            [](NativeClient& self, nb::args arguments) {
              std::vector<std::string> words;

@@ -81,6 +81,10 @@ class Client(_native.Client):
     peer's own default) is used where the scheme pickles. ``error_classes`` maps cause names
     (and ``"decode_error"``) to the exception classes to raise instead of
     fastmc's.
+    ``key_prefix`` goes in front of every key on the wire (counted in the
+    250-byte limit; keys come back without it); ``hash_key_prefix`` says
+    whether the distribution hashes it (libmc does; pylibmc and pymemcache's
+    HashClient do not).
     The full API is in docs/api/python.md.
     """
 
@@ -113,6 +117,8 @@ class Client(_native.Client):
         pickle_protocol: int | None = None,
         split_values: bool = False,
         error_classes: dict[str, type[BaseException]] | None = None,
+        key_prefix: str | bytes = "",
+        hash_key_prefix: bool = False,
     ) -> None:
         super().__init__(
             normalize_servers(servers, allow_empty=bool(configuration_endpoint)),
@@ -141,6 +147,8 @@ class Client(_native.Client):
             pickle_protocol=pickle_protocol,
             split_values=split_values,
             error_classes=error_classes,
+            key_prefix=key_prefix,
+            hash_key_prefix=hash_key_prefix,
         )
 
     def set_servers(self, servers: Server | Iterable[Server]) -> None:

@@ -127,6 +127,28 @@ TEST(ClientTest, GetManyReturnsTheHitsOnly) {
   }
 }
 
+TEST(ClientTest, KeyPrefixIsOnTheWireAndNotInTheKeysHandedBack) {
+  testing::MemcachedProcess server;
+  Client mc({.servers = {server.address()}, .key_prefix = "app:"});
+  Client plain = client_for(server);
+  EXPECT_TRUE(ok(mc.set("k", "v")));
+  EXPECT_EQ(ok(plain.get("app:k"))->value, "v");
+  EXPECT_FALSE(ok(plain.get("k")).has_value());
+  const std::string_view keys[] = {"k", "absent"};
+  const auto items = ok(mc.get_many(keys));
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items.at("k").value, "v");
+  const Entry entries[] = {{"a", "1"}, {"b", "2"}};
+  EXPECT_TRUE(ok(mc.set_many(entries)).empty());
+  EXPECT_EQ(ok(mc.incr("a", 2)), std::optional<std::uint64_t>(3));
+  EXPECT_TRUE(ok(mc.touch("b", 100)));
+  EXPECT_TRUE(ok(mc.remove("k")));
+  const std::string_view both[] = {"a", "b"};
+  EXPECT_EQ(ok(mc.remove_many(both)), 2u);
+  // The prefix counts toward memcached's 250-byte limit.
+  EXPECT_EQ(mc.set(std::string(247, 'k'), "v").error().code, Errc::invalid_key);
+}
+
 TEST(ClientTest, TouchingManyKeysSplitsTheLinesMemcachedWouldDrop) {
   testing::MemcachedProcess server;
   Client mc = client_for(server);
