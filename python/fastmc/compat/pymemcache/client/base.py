@@ -429,34 +429,30 @@ class _Commands(_FastmcClient):
         noreply: bool | None,
         flags: int | None,
     ) -> Any:
-        # default_noreply is emulated here, in one place: the reply is read
-        # and the call returns what pymemcache returns without one.
+        # Native noreply returns what pymemcache returns without a reply
+        # (True), a refusal by the server included; unreachable servers raise.
         if noreply is None:
             noreply = self.default_noreply
         try:
             if flags is not None:
-                stored = self._store_with_flags(call, key, value, expire, flags)
-            else:
-                stored = call(self, key, value, expire)
+                return self._store_with_flags(call, key, value, expire, flags, noreply)
+            return call(self, key, value, expire, noreply=bool(noreply))
         except TypeError:
             _expire_error(expire)
-            raise
-        except MemcacheServerError as error:
-            # Under noreply memcached drops a value it refuses (too large, out
-            # of memory) without a word, and pymemcache returns True.
-            if noreply and not isinstance(error, MemcacheUnexpectedCloseError):
-                return True
-            if self._ignore_write_errors:
-                return False
             raise
         except (MemcacheError, OSError):
             if self._ignore_write_errors:
                 return False
             raise
-        return True if noreply else stored
 
     def _store_with_flags(
-        self, call: Callable[..., Any], key: Key, value: Any, expire: int, flags: int
+        self,
+        call: Callable[..., Any],
+        key: Key,
+        value: Any,
+        expire: int,
+        flags: int,
+        noreply: bool,
     ) -> Any:
         # pymemcache lets `flags` override the serializer's; only set has a
         # native call taking flags (set_raw).
@@ -468,7 +464,14 @@ class _Commands(_FastmcClient):
         data, _ = self.serde.serialize(key, value)
         if not isinstance(data, bytes):
             data = str(data).encode(self.encoding)
-        return _set_raw(self, key, data, flags, expire)
+        try:
+            stored = _set_raw(self, key, data, flags, expire)
+        except MemcacheServerError as error:
+            # set_raw has no noreply: drop the server's refusal as noreply does.
+            if noreply and not isinstance(error, MemcacheUnexpectedCloseError):
+                return True
+            raise
+        return True if noreply else stored
 
     def set(
         self,
@@ -537,10 +540,10 @@ class _Commands(_FastmcClient):
         """Stores if unchanged since ``gets``: True stored, False changed, None
         missing; True under noreply."""
         if flags is not None:
-            self._store_with_flags(_cas, key, value, expire, flags)
+            self._store_with_flags(_cas, key, value, expire, flags, noreply)
         token = _cas_token(cas)
         try:
-            result = _cas(self, key, value, token, expire)
+            return _cas(self, key, value, token, expire, noreply=bool(noreply))
         except TypeError:
             _expire_error(expire)
             raise
@@ -548,7 +551,6 @@ class _Commands(_FastmcClient):
             if self._ignore_write_errors:
                 return False
             raise
-        return True if noreply else result
 
     def set_many(
         self,
@@ -562,13 +564,12 @@ class _Commands(_FastmcClient):
             noreply = self.default_noreply
         try:
             if flags is not None:
-                failed = [
+                return [
                     key
                     for key, value in values.items()
-                    if not self._store_with_flags(_set, key, value, expire, flags)
+                    if not self._store_with_flags(_set, key, value, expire, flags, noreply)
                 ]
-            else:
-                failed = _set_many(self, values, expire)
+            return _set_many(self, values, expire, noreply=bool(noreply))
         except TypeError:
             _expire_error(expire)
             raise
@@ -576,7 +577,6 @@ class _Commands(_FastmcClient):
             if self._ignore_write_errors:
                 return list(values)
             raise
-        return [] if noreply else failed
 
     set_multi = set_many
 
@@ -617,19 +617,20 @@ class _Commands(_FastmcClient):
         if noreply is None:
             noreply = self.default_noreply
         try:
-            deleted = _delete(self, key)
+            return _delete(self, key, noreply=bool(noreply))
         except (MemcacheError, OSError):
             if self._ignore_write_errors:
                 return False
             raise
-        return True if noreply else deleted
 
     def delete_many(self, keys: Iterable[Key], noreply: bool | None = None) -> bool:
         """Deletes every key; True."""
         if not keys:
             return True
+        if noreply is None:
+            noreply = self.default_noreply
         try:
-            _delete_many(self, keys)
+            _delete_many(self, keys, noreply=bool(noreply))
         except (MemcacheError, OSError):
             if not self._ignore_write_errors:
                 raise
@@ -646,12 +647,11 @@ class _Commands(_FastmcClient):
             # What memcached answers to the delta pymemcache would send.
             raise MemcacheClientError(b"invalid numeric delta argument")
         try:
-            result = call(self, key, value)
+            return call(self, key, value, noreply=bool(noreply))
         except (MemcacheError, OSError):
             if self._ignore_write_errors:
                 return False
             raise
-        return None if noreply else result
 
     def incr(self, key: Key, value: int, noreply: bool | None = False) -> int | None:
         """The new value, or None if the key is missing (always None under noreply)."""
@@ -666,7 +666,7 @@ class _Commands(_FastmcClient):
         if noreply is None:
             noreply = self.default_noreply
         try:
-            touched = _touch(self, key, expire)
+            return _touch(self, key, expire, noreply=bool(noreply))
         except TypeError:
             _expire_error(expire)
             raise
@@ -674,13 +674,14 @@ class _Commands(_FastmcClient):
             if self._ignore_write_errors:
                 return False
             raise
-        return True if noreply else touched
 
     def flush_all(self, delay: int = 0, noreply: bool | None = None) -> bool:
         """Flushes every server; True."""
         if not isinstance(delay, int):
             raise MemcacheIllegalInputError(f"delay must be integer, got bad value: {delay!r}")
-        _flush_all(self, delay)
+        if noreply is None:
+            noreply = self.default_noreply
+        _flush_all(self, delay, noreply=bool(noreply))
         return True
 
     def quit(self) -> None:
