@@ -385,3 +385,15 @@ def test_serde_module_matches_pymemcache_byte_for_byte():
     for name in ("FLAG_BYTES", "FLAG_PICKLE", "FLAG_INTEGER", "FLAG_LONG", "FLAG_COMPRESSED"):
         assert getattr(compat_serde, name) == getattr(peer_serde, name)
     assert compat_serde.FLAG_TEXT == peer_serde.FLAG_TEXT
+
+
+def test_assigning_a_serde_switches_the_encoding(memcached, memcached_unix):
+    for server in (memcached.address, "unix:" + memcached_unix.path):
+        ours = compat_base.Client(server, timeout=5)
+        assert isinstance(ours.serde, compat_serde.LegacyWrappingSerde)
+        ours.serde = compat_serde.pickle_serde
+        assert ours.serde is compat_serde.pickle_serde
+        ours.set("k", {"a": 1}, noreply=False)
+        assert ours.get("k") == {"a": 1}
+        ours.serde = None
+        assert ours.get("k").startswith(b"\x80")

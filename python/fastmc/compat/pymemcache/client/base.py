@@ -383,21 +383,19 @@ class _Commands(_FastmcClient):
         key_prefix = _key_prefix_bytes(key_prefix)
         if serde is None and (serializer is not None or deserializer is not None):
             serde = _serde.LegacyWrappingSerde(serializer, deserializer)
-        _FastmcClient.__init__(
-            self,
-            servers,
-            **native_options(
-                serde=serde,
-                connect_timeout=connect_timeout,
-                timeout=timeout,
-                ignore_exc=ignore_exc,
-                key_prefix=key_prefix,
-                allow_unicode_keys=allow_unicode_keys,
-                encoding=encoding,
-                tls_context=tls_context,
-            ),
-            **native,
+        options = native_options(
+            serde=serde,
+            connect_timeout=connect_timeout,
+            timeout=timeout,
+            ignore_exc=ignore_exc,
+            key_prefix=key_prefix,
+            allow_unicode_keys=allow_unicode_keys,
+            encoding=encoding,
+            tls_context=tls_context,
         )
+        options.update(native)
+        _FastmcClient.__init__(self, servers, **options)
+        self._native_options = options
         self._serde = serde
         self.connect_timeout = connect_timeout
         self.timeout = timeout
@@ -413,10 +411,25 @@ class _Commands(_FastmcClient):
 
     @property  # type: ignore[override]
     def serde(self) -> Any:
-        """The serde given (None: pymemcache's pass-through default)."""
+        """The serde given (None: pymemcache's pass-through default).
+
+        Assigning one rebuilds the native client with it (not while other
+        threads use the client)."""
         if self._serde is None:
             return _serde.LegacyWrappingSerde(None, None)
         return self._serde
+
+    @serde.setter
+    def serde(self, serde: Any) -> None:
+        options = {
+            name: value
+            for name, value in self._native_options.items()
+            if name not in ("value_scheme", "serde", "pickle_protocol", "compress_threshold")
+        }
+        options.update(value_options(serde, self.encoding))
+        self._reconfigure(list(self.servers), **options)
+        self._native_options = options
+        self._serde = serde
 
     # Storage ----------------------------------------------------------------
 
