@@ -12,12 +12,14 @@ import pymemcache.client.murmur3 as peer_murmur3
 import pymemcache.client.rendezvous as peer_rendezvous
 import pymemcache.serde as peer_serde
 import pytest
+from pymemcache.exceptions import MemcacheError as PeerMemcacheError
 
 from fastmc.compat.pymemcache import serde as compat_serde
 from fastmc.compat.pymemcache.client import base as compat_base
 from fastmc.compat.pymemcache.client import hash as compat_hash
 from fastmc.compat.pymemcache.client.murmur3 import murmur3_32
 from fastmc.compat.pymemcache.client.rendezvous import RendezvousHash
+from fastmc.compat.pymemcache.exceptions import MemcacheError
 
 KEYS = [f"user:{index}" for index in range(300)] + ["a", "key-with-dash", "x" * 250]
 
@@ -213,3 +215,22 @@ def test_rendezvous_and_murmur3_match_pymemcache():
     assert [ours.get_node(key) for key in KEYS] == [peer.get_node(key) for key in KEYS]
     with pytest.raises(ValueError):
         ours.remove_node("nope")
+
+
+def test_all_servers_down_raises_memcache_error(memcached_factory):
+    server = memcached_factory()
+    servers = [(server.host, server.port)]
+    peer = peer_hash.HashClient(servers, retry_attempts=0, connect_timeout=1, timeout=2)
+    ours = compat_hash.HashClient(servers, retry_attempts=0, connect_timeout=1, timeout=2)
+    server.kill()
+    for client in (peer, ours):
+        with pytest.raises(OSError):
+            client.get("k")
+        error = PeerMemcacheError if client is peer else MemcacheError
+        with pytest.raises(error):
+            client.get("k")
+        with pytest.raises(error):
+            client.set("k", b"v")
+    ours_ignoring = compat_hash.HashClient(servers, ignore_exc=True, retry_attempts=0)
+    assert ours_ignoring.get("k", b"d") == b"d"
+    assert ours_ignoring.set("k", b"v") is False

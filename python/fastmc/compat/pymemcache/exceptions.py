@@ -53,6 +53,12 @@ class MemcacheUnexpectedCloseError(MemcacheServerError):
     "Raised when the connection with memcached closes unexpectedly."
 
 
+class _ServersDownError(MemcacheError, errors.ConnectionError):
+    """HashClient has no live server for the key: pymemcache raises
+    MemcacheError("All servers seem to be down right now") there; this is
+    also the ConnectionError (an OSError) fastmc raises for a down server."""
+
+
 # fastmc's failure causes (fastmc.errors.CAUSES) -> the class pymemcache raises
 # for the same failure. Causes not named here keep fastmc's class: the OS-level
 # ones (connect failures, timeouts), which pymemcache lets through from its socket.
@@ -79,3 +85,10 @@ __all__ = [
     "MemcacheUnknownCommandError",
     "MemcacheUnknownError",
 ]
+
+# HashClient: a down server's keys fail over, so "server_down" means every
+# server is out.
+HASH_CLIENT_ERROR_CLASSES: dict[str, type[BaseException]] = {
+    **ERROR_CLASSES,
+    "server_down": _ServersDownError,
+}

@@ -29,7 +29,7 @@ from fastmc.compat.pymemcache.client.base import (
     normalize_server_spec,
     pymemcache_stats,
 )
-from fastmc.compat.pymemcache.exceptions import MemcacheError
+from fastmc.compat.pymemcache.exceptions import HASH_CLIENT_ERROR_CLASSES, MemcacheError
 
 
 def _is_rendezvous(hasher: Any) -> bool:
@@ -119,6 +119,7 @@ class HashClient(_Commands):
             retry_timeout=float(retry_timeout),
             dead_timeout=float(dead_timeout),
             max_connections_per_server=max_pool_size or 0,
+            error_classes=HASH_CLIENT_ERROR_CLASSES,
         )
         self.hasher = hasher()
         for server in self._servers:
