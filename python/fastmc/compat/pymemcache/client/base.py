@@ -768,8 +768,13 @@ class Client(_Commands):
             allow_unicode_keys=allow_unicode_keys,
             encoding=encoding,
             tls_context=tls_context,
+            **self._pool_options(),
         )
         self._raw: RawConnection | None = None
+
+    def _pool_options(self) -> dict[str, Any]:
+        # PooledClient's pool size; a Client pools with fastmc's defaults.
+        return {}
 
     # Server commands --------------------------------------------------------
 
@@ -864,29 +869,30 @@ class PooledClient(Client):
         encoding: str = "ascii",
         tls_context: ssl.SSLContext | None = None,
     ) -> None:
-        self.server = normalize_server_spec(server)
-        self._setup(
-            [native_server(self.server)],
-            serde=serde,
-            serializer=serializer,
-            deserializer=deserializer,
-            connect_timeout=connect_timeout,
-            timeout=timeout,
-            no_delay=no_delay,
-            ignore_exc=ignore_exc,
-            socket_module=socket_module,
-            socket_keepalive=socket_keepalive,
-            key_prefix=key_prefix,
-            default_noreply=default_noreply,
-            allow_unicode_keys=allow_unicode_keys,
-            encoding=encoding,
-            tls_context=tls_context,
-            max_connections_per_server=max_pool_size or 0,
-        )
-        self._raw = None
         self.max_pool_size = max_pool_size
         self.pool_idle_timeout = pool_idle_timeout
         self.lock_generator = lock_generator
+        Client.__init__(
+            self,
+            server,
+            serde,
+            serializer,
+            deserializer,
+            connect_timeout,
+            timeout,
+            no_delay,
+            ignore_exc,
+            socket_module,
+            socket_keepalive,
+            key_prefix,
+            default_noreply,
+            allow_unicode_keys,
+            encoding,
+            tls_context,
+        )
+
+    def _pool_options(self) -> dict[str, Any]:
+        return {"max_connections_per_server": self.max_pool_size or 0}
 
     def gets(self, key: Key) -> tuple[Any, Any]:  # type: ignore[override]
         """``(value, cas)``, or ``(None, None)`` on a miss."""

@@ -97,22 +97,26 @@ class HashClient(_Commands):
                 f"another hasher ({hasher!r}) is not supported"
             )
         self._servers = [normalize_server_spec(server) for server in servers]
+        # pymemcache's attribute: the arguments each per-server client gets.
+        self.default_kwargs = {
+            "connect_timeout": connect_timeout,
+            "timeout": timeout,
+            "no_delay": no_delay,
+            "socket_module": socket_module,
+            "socket_keepalive": socket_keepalive,
+            "key_prefix": key_prefix,
+            "serde": serde,
+            "serializer": serializer,
+            "deserializer": deserializer,
+            "allow_unicode_keys": allow_unicode_keys,
+            "default_noreply": default_noreply,
+            "encoding": encoding,
+            "tls_context": tls_context,
+        }
         self._setup(
             [native_server(server) for server in self._servers],
-            serde=serde,
-            serializer=serializer,
-            deserializer=deserializer,
-            connect_timeout=connect_timeout,
-            timeout=timeout,
-            no_delay=no_delay,
             ignore_exc=ignore_exc,
-            socket_module=socket_module,
-            socket_keepalive=socket_keepalive,
-            key_prefix=key_prefix,
-            default_noreply=default_noreply,
-            allow_unicode_keys=allow_unicode_keys,
-            encoding=encoding,
-            tls_context=tls_context,
+            **self.default_kwargs,
             distribution="rendezvous",
             dead_server_policy="failover",
             failure_limit=max(int(retry_attempts), 0) + 1,
@@ -131,21 +135,6 @@ class HashClient(_Commands):
         self.max_pool_size = max_pool_size
         self.pool_idle_timeout = pool_idle_timeout
         self.lock_generator = lock_generator
-        self.default_kwargs = {
-            "connect_timeout": connect_timeout,
-            "timeout": timeout,
-            "no_delay": no_delay,
-            "socket_module": socket_module,
-            "socket_keepalive": socket_keepalive,
-            "key_prefix": key_prefix,
-            "serde": serde,
-            "serializer": serializer,
-            "deserializer": deserializer,
-            "allow_unicode_keys": allow_unicode_keys,
-            "default_noreply": default_noreply,
-            "encoding": encoding,
-            "tls_context": tls_context,
-        }
         self._clients: dict[Any, Any] | None = None
 
     @property
