@@ -13,6 +13,7 @@ import pymemcache.exceptions as peer_exceptions
 import pytest
 
 import fastmc
+import fastmc.testing
 from fastmc.compat import pymemcache as compat
 from fastmc.compat.pymemcache import exceptions as compat_exceptions
 from fastmc.compat.pymemcache import serde as compat_serde
@@ -397,3 +398,24 @@ def test_assigning_a_serde_switches_the_encoding(memcached, memcached_unix):
         assert ours.get("k") == {"a": 1}
         ours.serde = None
         assert ours.get("k").startswith(b"\x80")
+
+
+@pytest.mark.skipif(
+    not hasattr(fastmc.testing, "TestCertificates"),
+    reason="native TLS (tls_context) is not merged into this branch yet",
+)
+def test_tls_context_like_pymemcache():
+    import ssl
+
+    certificates = fastmc.testing.TestCertificates()
+    try:
+        with fastmc.testing.MemcachedServer(tls=certificates) as server:
+            context = ssl.create_default_context(cafile=certificates.ca_file)
+            address = ("localhost", server.port)
+            peer = peer_base.Client(address, tls_context=context, timeout=5)
+            ours = compat_base.Client(address, tls_context=context, timeout=5)
+            assert ours.set("k", b"over tls", noreply=False) is True
+            assert peer.get("k") == b"over tls"
+            assert ours.raw_command("get k", "END\r\n") == peer.raw_command("get k", "END\r\n")
+    finally:
+        certificates.close()
