@@ -108,6 +108,9 @@ def counter_and_cas_scenario(client):
         client.get("n"),
         outcome(client.incr, "n", "1"),
         outcome(client.incr, "n", -1),
+        outcome(client.incr, "n", 2**64),
+        client.set("text", b"abc", noreply=False),
+        outcome(client.incr, "text", 1),
     ]
     client.set("c", b"v", noreply=False)
     value, token = client.gets("c")
