@@ -237,3 +237,38 @@ def test_mock_client_matches_pymemcache_mock():
         with pytest.raises(Exception) as raised:
             client.set("has space", b"v")
         assert type(raised.value).__name__ == "MemcacheIllegalInputError"
+
+
+def fallback_scenario(fallback, old, new):
+    old.set("old-only", b"old", noreply=False)
+    old.set("both", b"old", noreply=False)
+    new.set("both", b"new", noreply=False)
+    return [
+        fallback.set("k", b"v"),
+        fallback.get("k"),
+        fallback.get("old-only"),
+        fallback.get("both"),
+        fallback.get("nowhere"),
+        fallback.get_many(["old-only"]),
+        fallback.get_many(["nowhere"]),
+        fallback.gets("nowhere"),
+        fallback.delete("k"),
+        fallback.get("k"),
+        fallback.stats(),
+        fallback.quit(),
+    ]
+
+
+def test_fallback_client_matches_pymemcache(memcached_factory):
+    import pymemcache.fallback as peer_fallback
+
+    from fastmc.compat.pymemcache.client.base import Client
+    from fastmc.compat.pymemcache.fallback import FallbackClient
+
+    results = []
+    for fallback_class in (peer_fallback.FallbackClient, FallbackClient):
+        old_server, new_server = memcached_factory(), memcached_factory()
+        old = Client(old_server.address, ignore_exc=True)
+        new = Client(new_server.address)
+        results.append(fallback_scenario(fallback_class([new, old]), old, new))
+    assert results[0] == results[1]
