@@ -179,6 +179,10 @@ def test_ignore_exc_returns_defaults_when_a_server_is_down(memcached_cluster_fac
         assert client.get(key, b"d") == b"d"
         assert client.set(key, b"v", noreply=False) is False
         assert client.get_many([key]) == {}
+        # A bad key is refused before ignore_exc applies.
+        with pytest.raises(Exception) as raised:
+            client.set("bad key", b"v")
+        assert type(raised.value).__name__ == "MemcacheIllegalInputError"
 
 
 def test_clients_and_client_class_are_kept(cluster):

@@ -330,7 +330,6 @@ def pymemcache_stats(stats: dict[str, Any]) -> dict[bytes, Any]:
 
 
 # The native methods the overrides call (looked up once).
-_get = _native.Client.get
 _gets = _native.Client.gets
 _gat = _native.Client.gat
 _gats = _native.Client.gats
@@ -358,6 +357,11 @@ class _Commands(_FastmcClient):
     # HashClient turns write failures into its default return values under
     # ignore_exc; Client and PooledClient only turn reads into misses.
     _ignore_write_errors = False
+
+    def _swallows(self, error: BaseException) -> bool:
+        """Whether a failed write returns its default instead of raising: a
+        bad key still raises (pymemcache checks keys before its ignore_exc)."""
+        return self._ignore_write_errors and not isinstance(error, MemcacheIllegalInputError)
 
     def _setup(
         self,
@@ -453,8 +457,8 @@ class _Commands(_FastmcClient):
         except TypeError:
             _expire_error(expire)
             raise
-        except (MemcacheError, OSError):
-            if self._ignore_write_errors:
+        except (MemcacheError, OSError) as error:
+            if self._swallows(error):
                 return False
             raise
 
@@ -560,8 +564,8 @@ class _Commands(_FastmcClient):
         except TypeError:
             _expire_error(expire)
             raise
-        except (MemcacheError, OSError):
-            if self._ignore_write_errors:
+        except (MemcacheError, OSError) as error:
+            if self._swallows(error):
                 return False
             raise
 
@@ -586,8 +590,8 @@ class _Commands(_FastmcClient):
         except TypeError:
             _expire_error(expire)
             raise
-        except (MemcacheError, OSError):
-            if self._ignore_write_errors:
+        except (MemcacheError, OSError) as error:
+            if self._swallows(error):
                 return list(values)
             raise
 
@@ -631,8 +635,8 @@ class _Commands(_FastmcClient):
             noreply = self.default_noreply
         try:
             return _delete(self, key, noreply=bool(noreply))
-        except (MemcacheError, OSError):
-            if self._ignore_write_errors:
+        except (MemcacheError, OSError) as error:
+            if self._swallows(error):
                 return False
             raise
 
@@ -644,8 +648,8 @@ class _Commands(_FastmcClient):
             noreply = self.default_noreply
         try:
             _delete_many(self, keys, noreply=bool(noreply))
-        except (MemcacheError, OSError):
-            if not self._ignore_write_errors:
+        except (MemcacheError, OSError) as error:
+            if not self._swallows(error):
                 raise
         return True
 
@@ -661,8 +665,8 @@ class _Commands(_FastmcClient):
             raise MemcacheClientError(b"invalid numeric delta argument")
         try:
             return call(self, key, value, noreply=bool(noreply))
-        except (MemcacheError, OSError):
-            if self._ignore_write_errors:
+        except (MemcacheError, OSError) as error:
+            if self._swallows(error):
                 return False
             raise
 
@@ -683,8 +687,8 @@ class _Commands(_FastmcClient):
         except TypeError:
             _expire_error(expire)
             raise
-        except (MemcacheError, OSError):
-            if self._ignore_write_errors:
+        except (MemcacheError, OSError) as error:
+            if self._swallows(error):
                 return False
             raise
 
