@@ -48,6 +48,15 @@ def _client_key(server: Any) -> Any:
     return server
 
 
+def _server_argument(server: Any, port: int | None) -> Any:
+    """add_server/remove_server's server: ``(host, port)``, a spec, or a host and ``port``."""
+    if port is not None:
+        if not isinstance(server, str):
+            raise TypeError("Server must be a string when passing port.")
+        server = (server, port)
+    return normalize_server_spec(server)
+
+
 class HashClient(_Commands):
     """A client for a cluster of memcached servers, with pymemcache's arguments.
 
@@ -169,11 +178,7 @@ class HashClient(_Commands):
 
     def add_server(self, server: Any, port: int | None = None) -> None:
         """Adds a server; only the keys the new server wins move to it."""
-        if port is not None:
-            if not isinstance(server, str):
-                raise TypeError("Server must be a string when passing port.")
-            server = (server, port)
-        server = normalize_server_spec(server)
+        server = _server_argument(server, port)
         if server in self._servers:
             return
         self._servers.append(server)
@@ -184,11 +189,7 @@ class HashClient(_Commands):
 
     def remove_server(self, server: Any, port: int | None = None) -> None:
         """Removes a server; its keys go to their next best server."""
-        if port is not None:
-            if not isinstance(server, str):
-                raise TypeError("Server must be a string when passing port.")
-            server = (server, port)
-        server = normalize_server_spec(server)
+        server = _server_argument(server, port)
         self._servers.remove(server)
         self.hasher.remove_node(_client_key(server))
         if self._clients is not None:
