@@ -7,6 +7,7 @@ compared with pymemcache's own."""
 from __future__ import annotations
 
 import json
+import time
 
 import pymemcache.client.retrying as peer_retrying
 import pymemcache.serde as peer_serde
@@ -272,3 +273,58 @@ def test_fallback_client_matches_pymemcache(memcached_factory):
         new = Client(new_server.address)
         results.append(fallback_scenario(fallback_class([new, old]), old, new))
     assert results[0] == results[1]
+
+
+class Pooled:
+    """An object to pool (ObjectPool sets attributes on it)."""
+
+    count = 0
+
+    def __init__(self):
+        Pooled.count += 1
+        self.number = Pooled.count
+
+
+def pool_scenario(pool_module):
+    removed = []
+    pool = pool_module.ObjectPool(Pooled, after_remove=removed.append, max_size=2)
+    first = pool.get()
+    second = pool.get()
+    results = [len(pool.used), len(pool.free)]
+    try:
+        pool.get()
+    except RuntimeError as error:
+        results.append(type(error).__name__)
+    pool.release(first)
+    results.append(pool.get() is first)
+    pool.release(second)
+    with pool.get_and_release() as third:
+        results.append(third is second)
+    try:
+        with pool.get_and_release(destroy_on_fail=True):
+            raise KeyError
+    except KeyError:
+        results.append(len(removed))
+    pool.release(Pooled())
+    pool.destroy(Pooled())
+    results.append([len(pool.used), len(pool.free), len(removed)])
+    pool.clear()
+    results.append([len(pool.used), len(pool.free), len(removed)])
+    with pytest.raises(ValueError):
+        pool_module.ObjectPool(Pooled, max_size=-1)
+    with pytest.raises(ValueError):
+        pool.release(Pooled(), silent=False)
+    idle = pool_module.ObjectPool(Pooled, after_remove=removed.append, idle_timeout=0.05)
+    kept = idle.get()
+    idle.release(kept)
+    time.sleep(0.1)
+    results.append(idle.get() is kept)
+    return results
+
+
+def test_object_pool_matches_pymemcache():
+    import pymemcache.pool as peer_pool
+
+    from fastmc.compat.pymemcache import pool
+
+    assert pool_scenario(pool) == pool_scenario(peer_pool)

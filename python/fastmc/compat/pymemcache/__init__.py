@@ -2,7 +2,7 @@
 """A drop-in for pymemcache: ``import fastmc.compat.pymemcache as pymemcache``.
 
 The module paths mirror pymemcache's (``client.base``, ``client.hash``,
-``client.retrying``, ``client.rendezvous``, ``client.murmur3``, ``serde``, ``fallback``,
+``client.retrying``, ``client.rendezvous``, ``client.murmur3``, ``serde``, ``fallback``, ``pool``,
 ``exceptions``, ``test.utils``), so changing the import line is the whole
 migration: docs/migration/pymemcache.md lists every difference.
 """
