@@ -2,9 +2,10 @@
 """A drop-in for pymemcache: ``import fastmc.compat.pymemcache as pymemcache``.
 
 The module paths mirror pymemcache's (``client.base``, ``client.hash``,
-``client.retrying``, ``client.rendezvous``, ``client.murmur3``, ``serde``, ``fallback``, ``pool``,
-``exceptions``, ``test.utils``), so changing the import line is the whole
-migration: docs/migration/pymemcache.md lists every difference.
+``client.retrying``, ``client.rendezvous``, ``client.murmur3``, ``serde``,
+``exceptions``, ``fallback``, ``pool``, ``test.utils``), so changing the import
+line is the whole migration: docs/migration/pymemcache.md lists every
+difference.
 """
 
 from fastmc.compat.pymemcache.client.base import Client, KeepaliveOpts, PooledClient
