@@ -73,8 +73,9 @@ class RawConnection:
         return sock
 
     def command(self, name: bytes, request: bytes, end_tokens: bytes | None) -> bytes:
-        """Sends ``request`` and returns the reply up to ``end_tokens`` (a line
-        when None), after raising for an error line."""
+        """Sends ``request`` and returns the reply up to ``end_tokens``
+        (removed), raising pymemcache's exception for an error reply; with
+        ``end_tokens`` None nothing is read and b"" is returned."""
         with self._lock:
             reply = self._exchange(request, end_tokens)
         raise_error_line(reply, name)
