@@ -22,6 +22,15 @@ bool has_whitespace_or_control(std::string_view text) {
                      [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; });
 }
 
+// Host names and IPv4 literals: letters, digits, '-', '.', '_'. Inside
+// brackets also ':' and an IPv6 zone's '%' ("[fe80::1%eth0]").
+bool is_host_text(std::string_view text, bool bracketed) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [&](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '.' || c == '_' ||
+           (bracketed && (c == ':' || c == '%'));
+  });
+}
+
 }  // namespace
 
 std::string Address::name() const {
@@ -61,7 +70,15 @@ std::optional<Address> parse_address(std::string_view text, std::string& problem
     aliased->alias = std::string(alias);
     return aliased;
   }
-  if (text.starts_with("unix:")) text.remove_prefix(5);
+  if (text.starts_with("unix:")) {
+    // "unix:" always names a socket: "unix:11211" is not the host "unix"
+    // (write that as "[unix]:11211").
+    text.remove_prefix(5);
+    if (!text.starts_with('/')) {
+      problem = quoted + ": \"unix:\" must be followed by an absolute socket path";
+      return std::nullopt;
+    }
+  }
   if (text.starts_with('/')) {
     if (text.size() < 2 || text.find('\0') != std::string_view::npos) {
       problem = quoted + ": not a valid unix socket path";
@@ -82,6 +99,10 @@ std::optional<Address> parse_address(std::string_view text, std::string& problem
       return std::nullopt;
     }
     address.host = std::string(text.substr(1, close - 1));
+    if (!is_host_text(address.host, true)) {
+      problem = quoted + ": not an IPv6 address or host name inside [ ]";
+      return std::nullopt;
+    }
     auto rest = text.substr(close + 1);
     if (!rest.empty()) {
       const auto weight_colon = rest.find(':', 1);
@@ -102,7 +123,8 @@ std::optional<Address> parse_address(std::string_view text, std::string& problem
     const auto second = text.find(':', first + 1);
     std::uint16_t port = 0;
     std::uint32_t weight = 0;
-    if (first > 0 && parse_port(text.substr(first + 1, second - first - 1), port) &&
+    if (first > 0 && is_host_text(text.substr(0, first), false) &&
+        parse_port(text.substr(first + 1, second - first - 1), port) &&
         parse_weight(text.substr(second + 1), weight)) {
       address.host = std::string(text.substr(0, first));
       address.port = port;
@@ -125,6 +147,10 @@ std::optional<Address> parse_address(std::string_view text, std::string& problem
   address.host = std::string(text.substr(0, colon));
   if (address.host.empty()) {
     problem = quoted + ": missing host";
+    return std::nullopt;
+  }
+  if (!is_host_text(address.host, false)) {
+    problem = quoted + ": a host name has only letters, digits, '-', '.' and '_'";
     return std::nullopt;
   }
   if (colon != std::string_view::npos && !parse_port(text.substr(colon + 1), address.port)) {

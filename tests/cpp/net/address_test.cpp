@@ -92,5 +92,21 @@ TEST(AddressTest, BadFormsNameTheProblem) {
   EXPECT_NE(parse_problem("unix:").find("server"), std::string::npos);
 }
 
+// Found by fuzz/address_fuzzer: "unix:11211" was read as the host "11211".
+TEST(AddressTest, UnixPrefixAlwaysNamesASocketPath) {
+  EXPECT_NE(parse_problem("unix:11211").find("absolute socket path"), std::string::npos);
+  EXPECT_EQ(parse_ok("[unix]:11211").host, "unix");
+  EXPECT_EQ(parse_ok("unix").host, "unix");
+}
+
+// Found by fuzz/address_fuzzer: "[[]" was the host "[".
+TEST(AddressTest, HostsHoldOnlyHostCharacters) {
+  EXPECT_NE(parse_problem("[[]").find("IPv6"), std::string::npos);
+  EXPECT_NE(parse_problem("ho[st:1").find("host name"), std::string::npos);
+  EXPECT_NE(parse_problem("a/b:1:2").find("server"), std::string::npos);
+  EXPECT_EQ(parse_ok("[fe80::1%eth0]:11211").host, "fe80::1%eth0");
+  EXPECT_EQ(parse_ok("cache_1.example-a.com:1").host, "cache_1.example-a.com");
+}
+
 }  // namespace
 }  // namespace fastmc::net
