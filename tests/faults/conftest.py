@@ -1,10 +1,20 @@
 # SPDX-License-Identifier: MIT
-"""Fixtures for fault tests: the scripted fake server (see scripted_server.py)."""
+"""Fixtures for fault tests: the scripted fake server (see scripted_server.py), the
+user-space delay proxy (delay_proxy.py) and the fault matrix recorder.
+
+The matrix: a test calls ``fault_matrix.record(...)`` once per scenario it
+covers (faults.md row, scenario, expected, observed, worst latency, deadline).
+With ``FASTMC_FAULT_MATRIX=path`` set, the session writes every recorded row,
+with its test's outcome, as a Markdown table to ``path`` (tests/faults/MATRIX.md
+is made that way); without it, recording costs nothing.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +23,10 @@ import pytest
 # The fault tests import the fake server as a plain module from this folder.
 sys.path.insert(0, str(Path(__file__).parent))
 
+from delay_proxy import DelayProxy
 from scripted_server import ScriptedServer, Step
+
+_MATRIX_VARIABLE = "FASTMC_FAULT_MATRIX"
 
 
 @pytest.fixture
@@ -37,3 +50,103 @@ def scripted_server() -> Iterator[Callable[..., ScriptedServer]]:
         errors += server.errors
     if errors:
         pytest.fail("scripted server mismatches:\n  " + "\n  ".join(errors), pytrace=False)
+
+
+@pytest.fixture
+def delay_proxy() -> Iterator[Callable[..., DelayProxy]]:
+    """Returns ``start(upstream, delay=0.0) -> DelayProxy`` (started); all are closed at the end."""
+    proxies: list[DelayProxy] = []
+
+    def start(upstream: str, **kwargs: Any) -> DelayProxy:
+        proxy = DelayProxy(upstream, **kwargs)
+        proxies.append(proxy)
+        return proxy.start()
+
+    try:
+        yield start
+    finally:
+        for proxy in proxies:
+            proxy.close()
+
+
+@dataclass
+class MatrixRow:
+    row: str  # the faults.md row ("N3", "P5", ...)
+    scenario: str
+    expected: str
+    observed: str
+    worst: float | None  # the slowest call of the scenario, seconds
+    deadline: float | None  # the timeout it was held to, seconds
+    test: str
+    result: str = "pass"
+
+
+_matrix_rows: list[MatrixRow] = []
+
+
+class FaultMatrix:
+    """What a test reports for the matrix; see the module docstring."""
+
+    def __init__(self, test: str) -> None:
+        self._test = test
+
+    def record(
+        self,
+        row: str,
+        scenario: str,
+        *,
+        expected: str,
+        observed: str,
+        worst: float | None = None,
+        deadline: float | None = None,
+    ) -> None:
+        _matrix_rows.append(
+            MatrixRow(row, scenario, expected, observed, worst, deadline, self._test)
+        )
+
+
+@pytest.fixture
+def fault_matrix(request: pytest.FixtureRequest) -> FaultMatrix:
+    return FaultMatrix(request.node.nodeid)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Any:
+    report = yield
+    if report.failed:
+        for row in _matrix_rows:
+            if row.test == item.nodeid:
+                row.result = f"FAIL ({report.when})"
+    return report
+
+
+def _seconds(value: float | None) -> str:
+    return "" if value is None else f"{value * 1000:.0f} ms"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    path = os.environ.get(_MATRIX_VARIABLE)
+    if not path or not _matrix_rows:
+        return
+    lines = [
+        "| row | scenario | expected | observed | worst | deadline | result |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    families = {family: index for index, family in enumerate("NPKCT")}
+
+    def order(row: MatrixRow) -> tuple[int, int]:
+        number = "".join(filter(str.isdigit, row.row))
+        return families.get(row.row[:1], len(families)), int(number or 0)
+
+    for row in sorted(_matrix_rows, key=order):
+        cells = [
+            row.row,
+            row.scenario,
+            row.expected,
+            row.observed,
+            _seconds(row.worst),
+            _seconds(row.deadline),
+            row.result,
+        ]
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    Path(path).write_text("\n".join(lines) + "\n")
