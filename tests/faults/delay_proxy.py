@@ -23,6 +23,10 @@ completes needs a namespace DROP rule (test_network_faults.py).
 One thread per direction per connection with blocking sockets and a short
 poll interval; every wait is bounded and ``close()`` joins all threads.
 Written for tests: loopback only, not fast.
+
+``DelayProxyProcess`` runs the same proxy in a child process (this file run
+as a script), for tests that measure their own process: the proxy's threads
+and sockets then count against neither its file descriptors nor its memory.
 """
 
 from __future__ import annotations
@@ -31,10 +35,12 @@ import collections
 import contextlib
 import socket
 import struct
+import subprocess
+import sys
 import threading
 import time
 
-__all__ = ["DelayProxy"]
+__all__ = ["DelayProxy", "DelayProxyProcess"]
 
 _POLL_INTERVAL = 0.005
 _RECEIVE_SIZE = 65536
@@ -192,6 +198,12 @@ class DelayProxy:
                 )
             with self._lock:
                 self._accepted += 1
+                # Forget links that are over, so a long soak does not pile them up.
+                self._links = [
+                    old
+                    for old in self._links
+                    if not old.closed.is_set() or any(t.is_alive() for t in old.threads)
+                ]
                 self._links.append(link)
             for thread in link.threads:
                 thread.start()
@@ -236,3 +248,93 @@ class DelayProxy:
             except OSError:
                 return False
         return True
+
+
+class DelayProxyProcess:
+    """A DelayProxy in a child process, with the same controls (``delay`` is write-only)."""
+
+    def __init__(self, upstream: str) -> None:
+        self._upstream = upstream
+        self._process: subprocess.Popen[str] | None = None
+        self._address = ""
+
+    @property
+    def address(self) -> str:
+        return self._address
+
+    def start(self) -> DelayProxyProcess:
+        self._process = subprocess.Popen(
+            [sys.executable, __file__, self._upstream],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self._address = self._answer()
+        return self
+
+    def blackhole(self) -> None:
+        self._command("blackhole")
+
+    def restore(self) -> None:
+        self._command("restore")
+
+    def reset_connections(self) -> None:
+        self._command("reset")
+
+    def set_delay(self, seconds: float) -> None:
+        self._command(f"delay {seconds}")
+
+    def close(self) -> None:
+        if self._process is None:
+            return
+        with contextlib.suppress(OSError, AssertionError):
+            self._command("quit")
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._process = None
+
+    def __enter__(self) -> DelayProxyProcess:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _command(self, line: str) -> None:
+        assert self._process is not None and self._process.stdin is not None
+        self._process.stdin.write(line + "\n")
+        self._process.stdin.flush()
+        answer = self._answer()
+        assert answer == "ok", answer
+
+    def _answer(self) -> str:
+        assert self._process is not None and self._process.stdout is not None
+        line = self._process.stdout.readline()
+        assert line, "the proxy process exited"
+        return line.strip()
+
+
+def _serve(upstream: str) -> None:
+    """The child of DelayProxyProcess: prints the address, then obeys stdin line by line."""
+    with DelayProxy(upstream) as proxy:
+        print(proxy.address, flush=True)
+        for line in sys.stdin:
+            command, _, argument = line.strip().partition(" ")
+            if command == "blackhole":
+                proxy.blackhole()
+            elif command == "restore":
+                proxy.restore()
+            elif command == "reset":
+                proxy.reset_connections()
+            elif command == "delay":
+                proxy.delay = float(argument)
+            elif command == "quit":
+                print("ok", flush=True)
+                return
+            print("ok", flush=True)
+
+
+if __name__ == "__main__":
+    _serve(sys.argv[1])

@@ -271,3 +271,49 @@ def test_p11_an_early_too_large_reply_to_a_big_set_is_its_own_and_nothing_deadlo
         worst=elapsed,
         deadline=5.0,
     )
+
+
+def test_n10_a_graceful_stop_then_start_is_a_connection_error_then_a_cold_cache(
+    memcached_factory, fault_matrix
+):
+    server = memcached_factory()
+    mc = fastmc.Client(server.address, timeout=0.5, retry_timeout=0.1)
+    mc.set("a", b"A")
+    server.stop()  # SIGTERM: memcached finishes and closes its connections
+    started = time.monotonic()
+    with pytest.raises(fastmc.ConnectionError):
+        mc.get("a")
+    elapsed = time.monotonic() - started
+    assert elapsed < 0.05
+    server.start()
+    time.sleep(0.15)  # retry_timeout
+    assert mc.get("a") is None
+    assert mc.set("a", b"again") and mc.get("a") == b"again"
+    fault_matrix.record(
+        "N10",
+        "graceful stop (SIGTERM) under an idle pooled connection, then start",
+        expected="ConnectionError at once (no retry onto a closed port); then a miss",
+        observed="ConnectionError; after the start get a -> None, then its own value",
+        worst=elapsed,
+        deadline=0.5,
+    )
+
+
+def test_n20_a_multi_get_of_20480_keys_neither_deadlocks_nor_mixes_values(memcached, fault_matrix):
+    # libmemcached lp_000-490-486: both socket buffers full at once.
+    mc = fastmc.Client(memcached.address, timeout=5.0)
+    keys = [f"many:{i:05d}" for i in range(20480)]
+    assert mc.set_many({key: f"{key}|value" for key in keys}) == []
+    started = time.monotonic()
+    found = mc.get_many(keys)
+    elapsed = time.monotonic() - started
+    assert len(found) == len(keys)
+    assert all(value == f"{key}|value" for key, value in found.items())
+    fault_matrix.record(
+        "N20",
+        "get_many of 20 480 keys on one server",
+        expected="every key, each its own value; no deadlock",
+        observed="20 480 own values",
+        worst=elapsed,
+        deadline=5.0,
+    )

@@ -1,84 +1,28 @@
 # SPDX-License-Identifier: MIT
 """Threads, fork and signals under faults: faults.md rows C1, C3, C4.
 
-Every value carries its own key (``key|thread|sequence``), and each key is
-written by one thread only, so a value read for the wrong key, or one that
-thread never wrote, is caught wherever it happens.
+The threads run workload.py's Worker: values that carry their own key,
+each key written by one thread only, every value read checked.
 """
 
 from __future__ import annotations
 
 import os
-import random
 import signal
 import socket
 import threading
 import time
-from collections import Counter
 
 import pytest
+from workload import Worker, run_workers, summary
 
 import fastmc
 
 THREADS = 16
-KEYS_PER_THREAD = 20
 TIMEOUT = 0.3
 # 16 Python threads on 2 cores: a thread may wait for the GIL after its call
 # returned, so the margin here is wider than the single-threaded 60 ms.
 THREAD_MARGIN = 0.25
-
-
-class Worker:
-    """One thread's mixed operations on its own keys, checking every value read."""
-
-    def __init__(self, client: fastmc.Client, index: int, stop: threading.Event) -> None:
-        self.client = client
-        self.index = index
-        self.stop = stop
-        self.keys = [f"t{index}:k{i}" for i in range(KEYS_PER_THREAD)]
-        self.written: dict[str, set[bytes]] = {key: set() for key in self.keys}
-        self.mismatches: list[str] = []
-        self.errors: Counter[str] = Counter()
-        self.operations = 0
-        self.worst = 0.0
-        self.random = random.Random(index)
-
-    def check(self, key: str, value: object) -> None:
-        if value is not None and value not in self.written[key]:
-            self.mismatches.append(f"{key} -> {value!r}")
-
-    def step(self, sequence: int) -> None:
-        key = self.random.choice(self.keys)
-        choice = self.random.random()
-        if choice < 0.35:
-            value = f"{key}|{self.index}|{sequence}".encode()
-            # Recorded before the call: a set that timed out may have been applied.
-            self.written[key].add(value)
-            self.client.set(key, value)
-        elif choice < 0.75:
-            self.check(key, self.client.get(key))
-        elif choice < 0.95:
-            chosen = self.random.sample(self.keys, 5)
-            found = self.client.get_many(chosen)
-            for found_key, value in found.items():
-                if found_key not in chosen:
-                    self.mismatches.append(f"get_many returned {found_key!r}, not asked for")
-                else:
-                    self.check(found_key, value)
-        else:
-            self.client.delete(key)
-
-    def run(self) -> None:
-        sequence = 0
-        while not self.stop.is_set():
-            sequence += 1
-            started = time.monotonic()
-            try:
-                self.step(sequence)
-            except fastmc.Error as error:
-                self.errors[f"{type(error).__name__}({error.cause})"] += 1
-            self.worst = max(self.worst, time.monotonic() - started)
-            self.operations += 1
 
 
 def test_c1_sixteen_threads_on_one_client_over_three_servers_with_faults(
@@ -88,9 +32,7 @@ def test_c1_sixteen_threads_on_one_client_over_three_servers_with_faults(
     mc = fastmc.Client(cluster.addresses, distribution="ketama", timeout=TIMEOUT, retry_timeout=0.2)
     stop = threading.Event()
     workers = [Worker(mc, index, stop) for index in range(THREADS)]
-    threads = [threading.Thread(target=worker.run) for worker in workers]
-    for thread in threads:
-        thread.start()
+    threads = run_workers(workers)
     try:
         time.sleep(0.5)
         cluster[0].pause()  # stalled: requests time out
@@ -108,10 +50,7 @@ def test_c1_sixteen_threads_on_one_client_over_three_servers_with_faults(
         for thread in threads:
             thread.join(timeout=10)
     assert not any(thread.is_alive() for thread in threads)
-    mismatches = [m for worker in workers for m in worker.mismatches]
-    errors = sum((worker.errors for worker in workers), Counter())
-    operations = sum(worker.operations for worker in workers)
-    worst = max(worker.worst for worker in workers)
+    operations, mismatches, errors, worst = summary(workers)
     assert mismatches == []
     assert operations > 1000, operations
     # Only the kinds of failure the faults cause, each typed.
@@ -341,6 +280,89 @@ def test_c4_keyboard_interrupt_leaves_the_client_usable(memcached, fault_matrix)
         expected="KeyboardInterrupt no later than the deadline; the client stays usable "
         "and the next call gets its own value",
         observed="KeyboardInterrupt once the call timed out; get b -> b'B'",
+        worst=elapsed,
+        deadline=TIMEOUT,
+    )
+
+
+def test_c5_callers_past_the_pool_limit_wait_within_their_deadline(memcached, fault_matrix):
+    # Two connections at most; four callers on a stalled server: two hold the
+    # connections, two wait for one, and all four end by the deadline.
+    mc = fastmc.Client(
+        memcached.address, timeout=TIMEOUT, max_connections_per_server=2, failure_limit=100
+    )
+    mc.set("a", b"A")
+    memcached.pause()
+    outcomes: list[tuple[str, float]] = []
+
+    def call() -> None:
+        started = time.monotonic()
+        try:
+            mc.get("a")
+            outcomes.append(("value", time.monotonic() - started))
+        except fastmc.Error as error:
+            outcomes.append((f"{type(error).__name__}({error.cause})", time.monotonic() - started))
+
+    callers = [threading.Thread(target=call) for _ in range(4)]
+    try:
+        for caller in callers:
+            caller.start()
+        for caller in callers:
+            caller.join(timeout=5)
+    finally:
+        memcached.resume()
+    assert len(outcomes) == 4
+    assert {name for name, _ in outcomes} == {"TimeoutError(timed_out)"}, outcomes
+    worst = max(elapsed for _, elapsed in outcomes)
+    assert worst < TIMEOUT + 0.1, outcomes
+    time.sleep(0.1)
+    # The pool gave back every slot: calls go through again, at most 2 connections.
+    assert mc.get("a") == b"A"
+    assert mc.get_many(["a"]) == {"a": b"A"}
+    fault_matrix.record(
+        "C5",
+        "4 callers, max_connections_per_server=2, server stalled (SIGSTOP)",
+        expected="each caller (holding or waiting) a TimeoutError by the deadline; the pool "
+        "whole again afterwards",
+        observed="4 x TimeoutError(timed_out); next get its own value",
+        worst=worst,
+        deadline=TIMEOUT,
+    )
+
+
+def test_c6_close_from_another_thread_during_a_call_is_safe(memcached, fault_matrix):
+    mc = fastmc.Client(memcached.address, timeout=TIMEOUT)
+    mc.set("a", b"A")
+    mc.set("b", b"B")
+    memcached.pause()
+    outcome: list[object] = []
+
+    def call() -> None:
+        started = time.monotonic()
+        try:
+            outcome.append(mc.get("a"))
+        except fastmc.Error as error:
+            outcome.append(error)
+        outcome.append(time.monotonic() - started)
+
+    caller = threading.Thread(target=call)
+    try:
+        caller.start()
+        time.sleep(0.1)
+        mc.close()  # while the call holds its connection
+        caller.join(timeout=5)
+    finally:
+        memcached.resume()
+    result, elapsed = outcome
+    assert isinstance(result, fastmc.TimeoutError | fastmc.ConnectionError), result
+    assert elapsed < TIMEOUT + 0.06
+    time.sleep(0.1)
+    assert mc.get("b") == b"B"
+    fault_matrix.record(
+        "C6",
+        "close() from thread B while thread A's get waits on a stalled server",
+        expected="no crash; A gets a typed error by its deadline; the client reconnects",
+        observed=f"{type(result).__name__}({result.cause}); get b -> b'B'",
         worst=elapsed,
         deadline=TIMEOUT,
     )
