@@ -415,7 +415,7 @@ def test_n12_random_packet_loss_never_yields_a_wrong_value(namespace, fault_matr
     )
 
 
-def test_n9_a_server_killed_and_restarted_in_the_namespace_is_a_cold_cache(namespace, fault_matrix):
+def test_n1_a_server_killed_and_restarted_in_the_namespace_is_a_cold_cache(namespace, fault_matrix):
     driver = client_in(namespace)
     namespace.kill_memcached()
     down = driver.call("get", "a")

@@ -13,18 +13,11 @@ import threading
 import time
 
 import pytest
+from test_connection_faults import timed
 
 import fastmc
 
 MARGIN = 0.06
-
-
-def timed(call):
-    started = time.monotonic()
-    try:
-        return call(), time.monotonic() - started
-    except fastmc.Error as error:
-        return error, time.monotonic() - started
 
 
 @pytest.fixture
