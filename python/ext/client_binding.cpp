@@ -18,6 +18,7 @@
 #include <fastmc/client.hpp>
 
 #include "error_binding.hpp"
+#include "ssl_context_binding.hpp"
 #include "value_objects.hpp"
 
 namespace nb = nanobind;
@@ -217,7 +218,10 @@ void register_client(nb::module_& module) {
              std::string distribution, std::string hash, std::uint32_t failure_limit,
              double retry_timeout, double dead_timeout, std::string dead_server_policy,
              bool miss_on_error, std::string configuration_endpoint, double discovery_interval,
-             bool discovery_use_ip) {
+             bool discovery_use_ip, std::string username, std::string password, bool tls,
+             std::string tls_ca_file, std::string tls_ca_path, std::string tls_cert_file,
+             std::string tls_key_file, bool tls_verify, std::string tls_server_name,
+             std::string tls_min_version, std::string tls_ciphers, nb::object tls_context) {
             ClientOptions options{
                 .servers = std::move(servers),
                 .configuration_endpoint = std::move(configuration_endpoint),
@@ -238,7 +242,27 @@ void register_client(nb::module_& module) {
                 .dead_server_policy = std::move(dead_server_policy),
                 .miss_on_error = miss_on_error,
                 .protocol = std::move(protocol),
+                .username = std::move(username),
+                .password = std::move(password),
+                .tls =
+                    TlsOptions{
+                        .enabled = tls,
+                        .ca_file = std::move(tls_ca_file),
+                        .ca_path = std::move(tls_ca_path),
+                        .cert_file = std::move(tls_cert_file),
+                        .key_file = std::move(tls_key_file),
+                        .verify = tls_verify,
+                        .server_name = std::move(tls_server_name),
+                        .min_version = std::move(tls_min_version),
+                        .ciphers = std::move(tls_ciphers),
+                    },
             };
+            if (!tls_context.is_none()) {
+              // The client takes its own reference to the SSL_CTX.
+              const SharedSslContext shared = shared_ssl_context(tls_context);
+              options.tls.ssl_context = shared.ssl_ctx;
+              options.tls.verify = shared.check_hostname;
+            }
             // With a configuration endpoint, construction asks it for the servers.
             Client client = without_gil([&] { return Client(std::move(options)); });
             new (self) NativeClient(std::move(client), std::move(serde));
@@ -250,7 +274,10 @@ void register_client(nb::module_& module) {
           "hash"_a = "", "failure_limit"_a = 2, "retry_timeout"_a = 1.0, "dead_timeout"_a = 0.0,
           "dead_server_policy"_a = "error", "miss_on_error"_a = false,
           "configuration_endpoint"_a = "", "discovery_interval"_a = 60.0,
-          "discovery_use_ip"_a = true)
+          "discovery_use_ip"_a = true, "username"_a = "", "password"_a = "", "tls"_a = false,
+          "tls_ca_file"_a = "", "tls_ca_path"_a = "", "tls_cert_file"_a = "", "tls_key_file"_a = "",
+          "tls_verify"_a = true, "tls_server_name"_a = "", "tls_min_version"_a = "1.2",
+          "tls_ciphers"_a = "", "tls_context"_a = nb::none())
       .def_rw("serde", &NativeClient::serde)
       .def_prop_ro("servers", [](NativeClient& self) { return self.client.servers(); })
       .def_prop_ro("discovered_config_version",
