@@ -241,10 +241,20 @@ protocol::Reply Connection::reply(std::size_t index) const noexcept {
 }
 
 bool Connection::write_some() {
+  if (tls_) {
+    // One record per call (see TlsStream::write): keep going until the
+    // socket is full rather than poll between records.
+    while (!all_written()) {
+      const ssize_t sent = tls_->write(requests_, written_);
+      if (sent == -EAGAIN) return true;
+      if (sent < 0) return fail_transfer(sent);
+      written_ += static_cast<std::size_t>(sent);
+    }
+    return true;
+  }
   std::string_view segments[kMaxSegmentsPerWrite];
   const std::size_t count = requests_.segments_from(written_, segments, kMaxSegmentsPerWrite);
-  const ssize_t sent =
-      tls_ ? tls_->write(segments, count) : send_segments(socket_.fd(), segments, count);
+  const ssize_t sent = send_segments(socket_.fd(), segments, count);
   if (sent == -EAGAIN) return true;
   if (sent < 0) return fail_transfer(sent);
   written_ += static_cast<std::size_t>(sent);
@@ -265,7 +275,17 @@ bool Connection::fail_transfer(ssize_t result) {
                                                 : failure_for_errno(static_cast<int>(-result));
   std::string detail =
       result == 0 ? "the server closed the connection" : std::strerror(static_cast<int>(-result));
-  if (!tls_ && exchanges_served_ == 0 && !received_any_ && failure != ConnectionFailure::io_error) {
+  if (exchanges_served_ == 0 && !received_any_ && failure != ConnectionFailure::io_error) {
+    if (tls_) {
+      // TLS 1.3 finishes the client's handshake before the server has
+      // checked the client's certificate: a refusal comes as an alert on the
+      // first read, or, when our request crossed it, as this.
+      fail(ConnectionFailure::tls_failed,
+           "the server ended the TLS session before answering the first request (" + detail +
+               "); memcached does this when it requires a client certificate and none or "
+               "an unknown one was given (tls_cert_file)");
+      return false;
+    }
     detail +=
         " before answering the first request (a TLS-only server, memcached -Z, does this "
         "to a plaintext client)";

@@ -19,9 +19,12 @@
 namespace fastmc::net {
 namespace {
 
-// One TLS record's worth of plaintext: small segments are gathered up to
-// this so a request costs one record and one send, not one per segment.
-constexpr std::size_t kCoalesceLimit = 16 * 1024;
+// The most plaintext one TLS record carries, and the size of memcached's
+// line buffer (READ_BUFFER_SIZE).
+constexpr std::size_t kRecordLimit = 16 * 1024;
+// Segments of RequestBuffer in one record: values of 16 KiB and more are
+// segments of their own, so a record spans very few.
+constexpr std::size_t kMaxRecordSegments = 8;
 
 TlsStream::Transport& transport_of(BIO* bio) {
   return *static_cast<TlsStream::Transport*>(BIO_get_data(bio));
@@ -198,17 +201,40 @@ ssize_t TlsStream::read(char* buffer, std::size_t size, bool may_block) noexcept
   return failed(result);
 }
 
-ssize_t TlsStream::write(const std::string_view* segments, std::size_t count) noexcept {
-  if (count == 0) return 0;
+ssize_t TlsStream::write(const protocol::RequestBuffer& requests, std::size_t offset) noexcept {
+  const std::size_t total = requests.size();
+  if (offset >= total) return 0;
+  // memcached (1.6) never asks OpenSSL whether it holds unread bytes: what a
+  // record holds beyond the server's read stays there until more bytes
+  // arrive, and the last requests of a batch would never be answered. The
+  // server reads either up to 16 KiB into its line buffer, or a value's
+  // remaining bytes with a read of exactly their size. So a record is at
+  // most 16 KiB, ends where a line ends, and one that starts inside a value
+  // ends at the latest with the value's CRLF.
+  const std::vector<protocol::RequestBuffer::Span>& values = requests.value_spans();
+  const auto value = std::partition_point(
+      values.begin(), values.end(),
+      [offset](const protocol::RequestBuffer::Span& span) { return span.end + 2 <= offset; });
+  const bool inside_value = value != values.end() && value->begin <= offset;
+  std::size_t end = std::min(total, offset + kRecordLimit);
+  if (inside_value) end = std::min(end, value->end + 2);
+  std::string_view segments[kMaxRecordSegments];
+  const std::size_t count = requests.segments_from(offset, segments, kMaxRecordSegments);
   std::string_view data = segments[0];
-  if (count > 1 && data.size() < kCoalesceLimit) {
-    // The same segments give the same bytes, so a write retried after
-    // -EAGAIN offers OpenSSL exactly what it half-sent (as it requires).
+  if (data.size() >= end - offset) {
+    data = data.substr(0, end - offset);
+  } else {
     coalesced_.clear();
-    for (std::size_t i = 0; i < count && coalesced_.size() < kCoalesceLimit; ++i) {
-      coalesced_.append(segments[i].substr(0, kCoalesceLimit - coalesced_.size()));
+    for (std::size_t i = 0; i < count && coalesced_.size() < end - offset; ++i) {
+      coalesced_.append(segments[i].substr(0, end - offset - coalesced_.size()));
     }
     data = coalesced_;
+  }
+  if (!inside_value && end < total) {
+    // A line longer than a record (a huge multi-get) is cut anywhere:
+    // memcached grows its buffer for those and reads on.
+    const std::size_t line_end = data.rfind("\r\n");
+    if (line_end != std::string_view::npos) data = data.substr(0, line_end + 2);
   }
   ERR_clear_error();
   transport_.last_errno = 0;

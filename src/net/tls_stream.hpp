@@ -25,6 +25,7 @@
 #include "net/connection_failure.hpp"
 #include "net/deadline.hpp"
 #include "net/tls_context.hpp"
+#include "protocol/request_buffer.hpp"
 
 using SSL = struct ssl_st;
 
@@ -50,10 +51,12 @@ class TlsStream {
   // As net::receive: bytes read, 0 at EOF, -EAGAIN when nothing is ready,
   // -errno, or kTlsError.
   ssize_t read(char* buffer, std::size_t size, bool may_block) noexcept;
-  // As net::send_segments: bytes sent (small segments go out together in one
-  // record), -EAGAIN, -errno or kTlsError. After -EAGAIN the caller must
-  // offer the same bytes again (it does: they are still unsent).
-  ssize_t write(const std::string_view* segments, std::size_t count) noexcept;
+  // Sends one TLS record of `requests` from `offset`, cut so that memcached
+  // never leaves part of it unread in its TLS buffer (see the .cpp). As
+  // net::send_segments: bytes sent, -EAGAIN, -errno or kTlsError. After
+  // -EAGAIN the same call must be made again (the same offset gives the same
+  // record, as OpenSSL requires).
+  ssize_t write(const protocol::RequestBuffer& requests, std::size_t offset) noexcept;
   // True iff OpenSSL holds received bytes not yet returned by read().
   bool has_pending() const noexcept;
 
@@ -76,7 +79,7 @@ class TlsStream {
   Transport transport_;
   std::string host_;
   std::string error_;
-  std::string coalesced_;  // small segments gathered into one record
+  std::string coalesced_;  // the segments of one record, when it spans several
 };
 
 }  // namespace fastmc::net
