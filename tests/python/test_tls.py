@@ -134,7 +134,7 @@ def test_a_wrong_host_name_is_refused(
         tls_ca_file=certificates.ca_file,
         tls_server_name="cache.example.com",
     )
-    with pytest.raises(fastmc.TLSError, match='hostname mismatch.*"cache.example.com"'):
+    with pytest.raises(fastmc.TLSError, match=r'hostname mismatch.*"cache\.example\.com"'):
         client.get("k")
 
 
@@ -217,7 +217,7 @@ def test_an_unverifying_ssl_context(tls_server: MemcachedServer) -> None:
 
 
 def test_a_tls_context_must_be_an_ssl_context(tls_server: MemcachedServer) -> None:
-    with pytest.raises(TypeError, match="ssl.SSLContext"):
+    with pytest.raises(TypeError, match=r"ssl\.SSLContext"):
         fastmc.Client([localhost(tls_server)], tls_context=object())  # type: ignore[arg-type]
 
 
