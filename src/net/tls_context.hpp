@@ -24,22 +24,22 @@ namespace fastmc::net {
 struct TlsSettings {
   // PEM bundle and/or OpenSSL hashed directory of trusted CAs; both empty
   // means the system's default store.
-  std::string ca_file;
-  std::string ca_path;
+  std::string ca_file = {};
+  std::string ca_path = {};
   // The client's certificate chain (PEM) and private key, for servers that
   // require client certificates; key_file empty means the key is in cert_file.
-  std::string cert_file;
-  std::string key_file;
+  std::string cert_file = {};
+  std::string key_file = {};
   // Check the server's certificate chain and that it names the server. Off
   // only when asked: the connection is then encrypted but not authenticated.
   bool verify = true;
   // The name checked against the certificate and sent as SNI instead of the
   // server's host (e.g. when connecting by IP to a server certified by name).
-  std::string server_name;
+  std::string server_name = {};
   // Lowest protocol version: "1.2" or "1.3".
   std::string min_version = "1.2";
   // OpenSSL cipher list for TLS 1.2 and below; empty means OpenSSL's default.
-  std::string ciphers;
+  std::string ciphers = {};
 };
 
 class TlsContext {
