@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include <nanobind/stl/string.h>
 #include <openssl/crypto.h>
 #include <openssl/ssl.h>
 
