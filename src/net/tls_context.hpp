@@ -21,24 +21,17 @@ using SSL_CTX = struct ssl_ctx_st;
 
 namespace fastmc::net {
 
+// What a context is built from: fastmc::TlsOptions without `enabled` and
+// `ssl_context` (include/fastmc/options.hpp documents each field; the net
+// layer does not include the public API).
 struct TlsSettings {
-  // PEM bundle and/or OpenSSL hashed directory of trusted CAs; both empty
-  // means the system's default store.
-  std::string ca_file = {};
+  std::string ca_file = {};  // both CA fields empty: the system's store
   std::string ca_path = {};
-  // The client's certificate chain (PEM) and private key, for servers that
-  // require client certificates; key_file empty means the key is in cert_file.
-  std::string cert_file = {};
-  std::string key_file = {};
-  // Check the server's certificate chain and that it names the server. Off
-  // only when asked: the connection is then encrypted but not authenticated.
-  bool verify = true;
-  // The name checked against the certificate and sent as SNI instead of the
-  // server's host (e.g. when connecting by IP to a server certified by name).
-  std::string server_name = {};
-  // Lowest protocol version: "1.2" or "1.3".
+  std::string cert_file = {};    // mutual TLS
+  std::string key_file = {};     // empty: the key is in cert_file
+  bool verify = true;            // chain and host name
+  std::string server_name = {};  // checked and sent as SNI instead of the host
   std::string min_version = "1.2";
-  // OpenSSL cipher list for TLS 1.2 and below; empty means OpenSSL's default.
   std::string ciphers = {};
 };
 

@@ -114,39 +114,27 @@ def sni_server(certificates: TestCertificates) -> Iterator[SniServer]:
     server.close()
 
 
-def test_the_host_name_is_sent_as_sni(
-    sni_server: SniServer, certificates: TestCertificates
+@pytest.mark.parametrize(
+    ("host", "server_name", "sent"),
+    [
+        ("localhost", "", "localhost"),  # the host name as written
+        ("127.0.0.1", "cache.internal", "cache.internal"),  # tls_server_name wins
+        ("127.0.0.1", "", None),  # RFC 6066: SNI names hosts, never addresses
+    ],
+)
+def test_the_sni_sent(
+    sni_server: SniServer,
+    certificates: TestCertificates,
+    host: str,
+    server_name: str,
+    sent: str | None,
 ) -> None:
     client = fastmc.Client(
-        [f"localhost:{sni_server.port}"],
+        [f"{host}:{sni_server.port}"],
         tls=True,
         tls_ca_file=certificates.ca_file,
+        tls_server_name=server_name,
         protocol="text",
     )
-    assert client.get("k") is None
-    assert sni_server.names == ["localhost"]
-
-
-def test_tls_server_name_overrides_the_sni_and_the_checked_name(
-    sni_server: SniServer, certificates: TestCertificates
-) -> None:
-    client = fastmc.Client(
-        [f"127.0.0.1:{sni_server.port}"],
-        tls=True,
-        tls_ca_file=certificates.ca_file,
-        tls_server_name="cache.internal",
-        protocol="text",
-    )
-    assert client.get("k") is None
-    assert sni_server.names == ["cache.internal"]
-
-
-def test_no_sni_for_an_ip_address(sni_server: SniServer, certificates: TestCertificates) -> None:
-    client = fastmc.Client(
-        [f"127.0.0.1:{sni_server.port}"],
-        tls=True,
-        tls_ca_file=certificates.ca_file,
-        protocol="text",
-    )
-    assert client.get("k") is None
-    assert sni_server.names == [None]  # RFC 6066: SNI names hosts, never addresses
+    assert client.get("k") is None  # the certificate names localhost, cache.internal and the IP
+    assert sni_server.names == [sent]

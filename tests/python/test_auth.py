@@ -120,23 +120,6 @@ def test_tls_and_ascii_auth_together(tls_auth_server: MemcachedServer, protocol:
         fastmc.Client([tls_auth_server.address], protocol=protocol, **kwargs).get("both")
 
 
-def test_tls_and_auth_on_one_server_of_a_cluster(tls_auth_server: MemcachedServer) -> None:
-    certificates = tls_auth_server.certificates
-    assert certificates is not None
-    with MemcachedServer() as plain:
-        client = fastmc.Client(
-            [f"tls://carol:hunter2@{tls_auth_server.address}", plain.address],
-            tls_ca_file=certificates.ca_file,
-        )
-        values = {f"c{i}": str(i).encode() for i in range(40)}
-        assert client.set_many(values) == []
-        assert client.get_many(list(values)) == values
-        assert {client.server_for_key(key) for key in values} == set(client.servers)
-        # Nothing of the credentials reached the plain server.
-        raw = fastmc.Client([plain.address])
-        assert raw.get("fastmc:ascii-auth") is None
-
-
 def test_test_certificates_are_removed_on_close() -> None:
     certificates = TestCertificates()
     folder = certificates.folder

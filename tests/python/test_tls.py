@@ -255,6 +255,15 @@ def test_a_tls_client_on_a_plaintext_port_is_a_tls_error(
     assert time.monotonic() - started < 0.8
 
 
+def round_trip_on_every_server(client: fastmc.Client, prefix: str) -> dict[str, bytes]:
+    """Stores and reads back keys that land on every server of `client`."""
+    values = {f"{prefix}{i}": str(i).encode() for i in range(40)}
+    assert client.set_many(values) == []
+    assert client.get_many(list(values)) == values
+    assert {client.server_for_key(key) for key in values} == set(client.servers)
+    return values
+
+
 def test_tls_on_some_servers_of_a_cluster_only(
     tls_server: MemcachedServer, plain_server: MemcachedServer, certificates: TestCertificates
 ) -> None:
@@ -262,10 +271,7 @@ def test_tls_on_some_servers_of_a_cluster_only(
         [f"tls://{localhost(tls_server)}", plain_server.address],
         tls_ca_file=certificates.ca_file,
     )
-    values = {f"mixed{i}": str(i).encode() for i in range(40)}
-    assert client.set_many(values) == []
-    assert client.get_many(list(values)) == values
-    assert {client.server_for_key(key) for key in values} == set(client.servers)
+    values = round_trip_on_every_server(client, "mixed")
     # And the other way round: TLS by default, one server opted out.
     reverse = fastmc.Client(
         [localhost(tls_server), f"tcp://{plain_server.address}"],
@@ -273,6 +279,19 @@ def test_tls_on_some_servers_of_a_cluster_only(
         tls_ca_file=certificates.ca_file,
     )
     assert reverse.get_many(list(values)) == values
+
+
+def test_tls_and_auth_on_one_server_of_a_cluster(
+    plain_server: MemcachedServer, certificates: TestCertificates
+) -> None:
+    with MemcachedServer(tls=certificates, auth=("carol", "hunter2")) as secured:
+        client = fastmc.Client(
+            [f"tls://carol:hunter2@{secured.address}", plain_server.address],
+            tls_ca_file=certificates.ca_file,
+        )
+        round_trip_on_every_server(client, "secured")
+    # Nothing of the credentials reached the plain server.
+    assert fastmc.Client([plain_server.address]).get("fastmc:ascii-auth") is None
 
 
 def test_a_forked_child_opens_its_own_tls_connections(
