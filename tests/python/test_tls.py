@@ -151,6 +151,26 @@ def test_a_missing_ca_file_is_a_value_error(tls_server: MemcachedServer) -> None
         fastmc.Client([localhost(tls_server)], tls=True, tls_ca_file="/nonexistent/ca.pem")
 
 
+def test_minimum_version_and_ciphers(
+    tls_server: MemcachedServer, certificates: TestCertificates
+) -> None:
+    strict = fastmc.Client(
+        [localhost(tls_server)], tls=True, tls_ca_file=certificates.ca_file, tls_min_version="1.3"
+    )
+    assert strict.set("tls13", b"v") is True
+    chosen = fastmc.Client(
+        [localhost(tls_server)],
+        tls=True,
+        tls_ca_file=certificates.ca_file,
+        tls_ciphers="ECDHE+AESGCM",
+    )
+    assert chosen.get("tls13") == b"v"
+    with pytest.raises(ValueError, match="min_version"):
+        fastmc.Client([localhost(tls_server)], tls=True, tls_min_version="1.0")
+    with pytest.raises(ValueError, match="ciphers"):
+        fastmc.Client([localhost(tls_server)], tls=True, tls_ciphers="NO-SUCH-CIPHER")
+
+
 def test_mutual_tls(mutual_tls_server: MemcachedServer, certificates: TestCertificates) -> None:
     client = fastmc.Client(
         [localhost(mutual_tls_server)],
