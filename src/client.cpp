@@ -30,6 +30,24 @@ using protocol::TextReplyKind;
 
 namespace detail {
 
+// The OpenSSL context every TLS connection of a client is made from.
+std::shared_ptr<const net::TlsContext> make_tls_context(const TlsOptions& tls) {
+  if (tls.ssl_context != nullptr) {
+    return net::TlsContext::share(static_cast<SSL_CTX*>(tls.ssl_context), tls.verify,
+                                  tls.server_name);
+  }
+  return net::TlsContext::create(net::TlsSettings{
+      .ca_file = tls.ca_file,
+      .ca_path = tls.ca_path,
+      .cert_file = tls.cert_file,
+      .key_file = tls.key_file,
+      .verify = tls.verify,
+      .server_name = tls.server_name,
+      .min_version = tls.min_version,
+      .ciphers = tls.ciphers,
+  });
+}
+
 // One set of servers with its placement: immutable, so a call keeps a
 // consistent view (its server indexes and router agree) while the server
 // list is replaced under it. Servers are shared between successive sets, so
@@ -191,23 +209,6 @@ class Engine {
     return base;
   }
 
-  static std::shared_ptr<const net::TlsContext> make_tls_context(const TlsOptions& tls) {
-    if (tls.ssl_context != nullptr) {
-      return net::TlsContext::share(static_cast<SSL_CTX*>(tls.ssl_context), tls.verify,
-                                    tls.server_name);
-    }
-    return net::TlsContext::create(net::TlsSettings{
-        .ca_file = tls.ca_file,
-        .ca_path = tls.ca_path,
-        .cert_file = tls.cert_file,
-        .key_file = tls.key_file,
-        .verify = tls.verify,
-        .server_name = tls.server_name,
-        .min_version = tls.min_version,
-        .ciphers = tls.ciphers,
-    });
-  }
-
   const ClientOptions& options_;
   std::shared_ptr<const net::TlsContext> tls_;  // null until a server uses TLS
   std::vector<std::shared_ptr<engine::Server>> servers_;
@@ -256,6 +257,9 @@ class ClientState {
 
  private:
   static engine::DiscoveryOptions discovery_options(const ClientOptions& options) {
+    // The endpoint speaks TLS when the servers do by default (ElastiCache's
+    // in-transit encryption covers both), or when its string says tls://.
+    const bool tls = options.tls.enabled || options.configuration_endpoint.starts_with("tls://");
     return engine::DiscoveryOptions{
         .interval = options.discovery_interval,
         .timeout = options.timeout,
@@ -266,6 +270,7 @@ class ClientState {
                 .call_timeout = options.timeout,
                 .max_value_size = options.max_value_size,
                 .tcp_nodelay = options.tcp_nodelay,
+                .tls = tls ? make_tls_context(options.tls) : nullptr,
             },
     };
   }

@@ -364,3 +364,19 @@ def test_pipelines_of_any_shape_are_answered(certificates: TestCertificates, pro
             # Long lines too: with text, one get line of ~200 KiB per server.
             misses = [f"miss{i}-" + "x" * 200 for i in range(rng.choice([0, 1000]))]
             assert client.get_many([*values, *misses]) == values
+
+
+def test_autodiscovery_over_tls(
+    tls_server: MemcachedServer, certificates: TestCertificates
+) -> None:
+    # memcached without ElastiCache's `config get cluster` answers ERROR, and
+    # the client asks for the legacy key, stored here, over the same TLS.
+    nodes = f"1\nnode0.cache.example|127.0.0.1|{tls_server.port}\n".encode()
+    kwargs = {"tls": True, "tls_ca_file": certificates.ca_file}
+    fastmc.Client([localhost(tls_server)], **kwargs).set("AmazonElastiCache:cluster", nodes)
+    client = fastmc.Client(
+        configuration_endpoint=localhost(tls_server), discovery_interval=0, **kwargs
+    )
+    assert client.servers == [tls_server.address]
+    assert client.set("discovered", b"v") is True
+    assert client.get("discovered") == b"v"
