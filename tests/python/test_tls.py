@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import random
 import ssl
+import threading
 import time
 from collections.abc import Iterator
 
@@ -380,3 +381,29 @@ def test_autodiscovery_over_tls(
     assert client.servers == [tls_server.address]
     assert client.set("discovered", b"v") is True
     assert client.get("discovered") == b"v"
+
+
+def test_threads_share_one_tls_client(
+    tls_server: MemcachedServer, certificates: TestCertificates
+) -> None:
+    client = fastmc.Client(
+        [localhost(tls_server)], tls=True, tls_ca_file=certificates.ca_file, timeout=5
+    )
+    failures: list[BaseException] = []
+
+    def work(thread: int) -> None:
+        try:
+            for i in range(200):
+                key = f"thread{thread}-{i % 20}"
+                value = f"{thread}:{i}".encode() * (1 + i % 50)
+                assert client.set(key, value) is True
+                assert client.get(key) == value
+        except BaseException as error:  # reported by the main thread
+            failures.append(error)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
