@@ -48,13 +48,18 @@ def localhost(server: MemcachedServer) -> str:
     return f"localhost:{server.port}"
 
 
+def tls_client(
+    server: MemcachedServer, certificates: TestCertificates, **kwargs: object
+) -> fastmc.Client:
+    """A client of `server` by name, over TLS, trusting the test CA."""
+    return fastmc.Client([localhost(server)], tls=True, tls_ca_file=certificates.ca_file, **kwargs)
+
+
 @pytest.mark.parametrize("protocol", ["meta", "text"])
 def test_every_basic_command_round_trips_over_tls(
     tls_server: MemcachedServer, certificates: TestCertificates, protocol: str
 ) -> None:
-    client = fastmc.Client(
-        [localhost(tls_server)], tls=True, tls_ca_file=certificates.ca_file, protocol=protocol
-    )
+    client = tls_client(tls_server, certificates, protocol=protocol)
     prefix = f"{protocol}:"
     assert client.set(prefix + "a", b"1") is True
     assert client.get(prefix + "a") == b"1"
@@ -129,12 +134,7 @@ def test_an_unknown_ca_is_refused(tls_server: MemcachedServer) -> None:
 def test_a_wrong_host_name_is_refused(
     tls_server: MemcachedServer, certificates: TestCertificates
 ) -> None:
-    client = fastmc.Client(
-        [localhost(tls_server)],
-        tls=True,
-        tls_ca_file=certificates.ca_file,
-        tls_server_name="cache.example.com",
-    )
+    client = tls_client(tls_server, certificates, tls_server_name="cache.example.com")
     with pytest.raises(fastmc.TLSError, match=r'hostname mismatch.*"cache\.example\.com"'):
         client.get("k")
 
@@ -155,16 +155,9 @@ def test_a_missing_ca_file_is_a_value_error(tls_server: MemcachedServer) -> None
 def test_minimum_version_and_ciphers(
     tls_server: MemcachedServer, certificates: TestCertificates
 ) -> None:
-    strict = fastmc.Client(
-        [localhost(tls_server)], tls=True, tls_ca_file=certificates.ca_file, tls_min_version="1.3"
-    )
+    strict = tls_client(tls_server, certificates, tls_min_version="1.3")
     assert strict.set("tls13", b"v") is True
-    chosen = fastmc.Client(
-        [localhost(tls_server)],
-        tls=True,
-        tls_ca_file=certificates.ca_file,
-        tls_ciphers="ECDHE+AESGCM",
-    )
+    chosen = tls_client(tls_server, certificates, tls_ciphers="ECDHE+AESGCM")
     assert chosen.get("tls13") == b"v"
     with pytest.raises(ValueError, match="min_version"):
         fastmc.Client([localhost(tls_server)], tls=True, tls_min_version="1.0")
@@ -173,10 +166,9 @@ def test_minimum_version_and_ciphers(
 
 
 def test_mutual_tls(mutual_tls_server: MemcachedServer, certificates: TestCertificates) -> None:
-    client = fastmc.Client(
-        [localhost(mutual_tls_server)],
-        tls=True,
-        tls_ca_file=certificates.ca_file,
+    client = tls_client(
+        mutual_tls_server,
+        certificates,
         tls_cert_file=certificates.client_cert_file,
         tls_key_file=certificates.client_key_file,
     )
@@ -187,9 +179,7 @@ def test_mutual_tls(mutual_tls_server: MemcachedServer, certificates: TestCertif
 def test_mutual_tls_without_a_client_certificate_is_a_tls_error(
     mutual_tls_server: MemcachedServer, certificates: TestCertificates
 ) -> None:
-    client = fastmc.Client(
-        [localhost(mutual_tls_server)], tls=True, tls_ca_file=certificates.ca_file, timeout=2
-    )
+    client = tls_client(mutual_tls_server, certificates, timeout=2)
     started = time.monotonic()
     with pytest.raises(fastmc.TLSError, match="certificate"):
         client.get("k")
@@ -318,7 +308,7 @@ def test_tls_and_auth_on_one_server_of_a_cluster(
 def test_a_forked_child_opens_its_own_tls_connections(
     tls_server: MemcachedServer, certificates: TestCertificates
 ) -> None:
-    client = fastmc.Client([localhost(tls_server)], tls=True, tls_ca_file=certificates.ca_file)
+    client = tls_client(tls_server, certificates)
     assert client.set("fork", b"parent") is True
     before = next(iter(client.stats().values()))["total_connections"]
     pid = os.fork()
@@ -386,9 +376,7 @@ def test_autodiscovery_over_tls(
 def test_threads_share_one_tls_client(
     tls_server: MemcachedServer, certificates: TestCertificates
 ) -> None:
-    client = fastmc.Client(
-        [localhost(tls_server)], tls=True, tls_ca_file=certificates.ca_file, timeout=5
-    )
+    client = tls_client(tls_server, certificates, timeout=5)
     failures: list[BaseException] = []
 
     def work(thread: int) -> None:
