@@ -21,17 +21,37 @@ void require(bool condition) {
   }
 }
 
+// Every byte as %XX: percent-decoding gives it back, whatever it is.
+std::string percent_encoded(std::string_view text) {
+  constexpr std::string_view kHex = "0123456789ABCDEF";
+  std::string out;
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    out += '%';
+    out += kHex[byte >> 4];
+    out += kHex[byte & 0x0f];
+  }
+  return out;
+}
+
 // The address as a server string in the forms parse_address documents.
 std::string canonical(const fastmc::net::Address& address) {
+  using Transport = fastmc::net::Address::Transport;
   std::string text;
+  if (address.transport != Transport::client_default) {
+    text = address.transport == Transport::tls ? "tls://" : "tcp://";
+    if (!address.username.empty() || !address.password.empty()) {
+      text += percent_encoded(address.username) + ":" + percent_encoded(address.password) + "@";
+    }
+  }
   if (address.kind == fastmc::net::Address::Kind::unix_socket) {
-    text = address.path;
+    text += address.path;
   } else {
     // Brackets for IPv6 (with its zone's '%'), and for a host named
     // "unix", which "unix:port" would turn into a socket path.
     const bool bracket =
         address.host.find_first_of(":%") != std::string::npos || address.host == "unix";
-    text = bracket ? "[" + address.host + "]" : address.host;
+    text += bracket ? "[" + address.host + "]" : address.host;
     text += ":" + std::to_string(address.port);
     if (address.weight != 1) text += ":" + std::to_string(address.weight);
   }

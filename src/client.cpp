@@ -13,6 +13,7 @@
 #include "engine/server.hpp"
 #include "net/address.hpp"
 #include "net/connection.hpp"
+#include "net/tls_context.hpp"
 #include "protocol/decimal.hpp"
 #include "protocol/key.hpp"
 #include "protocol/meta_request.hpp"
@@ -28,6 +29,24 @@ using protocol::ReplyStatus;
 using protocol::TextReplyKind;
 
 namespace detail {
+
+// The OpenSSL context every TLS connection of a client is made from.
+std::shared_ptr<const net::TlsContext> make_tls_context(const TlsOptions& tls) {
+  if (tls.ssl_context != nullptr) {
+    return net::TlsContext::share(static_cast<SSL_CTX*>(tls.ssl_context), tls.verify,
+                                  tls.server_name);
+  }
+  return net::TlsContext::create(net::TlsSettings{
+      .ca_file = tls.ca_file,
+      .ca_path = tls.ca_path,
+      .cert_file = tls.cert_file,
+      .key_file = tls.key_file,
+      .verify = tls.verify,
+      .server_name = tls.server_name,
+      .min_version = tls.min_version,
+      .ciphers = tls.ciphers,
+  });
+}
 
 // One set of servers with its placement: immutable, so a call keeps a
 // consistent view (its server indexes and router agree) while the server
@@ -53,12 +72,17 @@ class Engine {
         .retry_timeout = options_.retry_timeout,
         .dead_timeout = options_.dead_timeout,
     };
-    for (net::Address& address : parse_addresses(servers)) {
+    std::vector<net::Address> addresses = parse_addresses(servers);
+    if (previous != nullptr) tls_ = previous->tls_;
+    for (net::Address& address : addresses) {
       std::shared_ptr<engine::Server> kept = previous ? previous->find(address) : nullptr;
-      servers_.push_back(kept ? std::move(kept)
-                              : std::make_shared<engine::Server>(std::move(address),
-                                                                 connection_options, pool_options,
-                                                                 health_options));
+      if (kept) {
+        servers_.push_back(std::move(kept));
+        continue;
+      }
+      net::ConnectionOptions secured = secure_connection_options(address, connection_options);
+      servers_.push_back(std::make_shared<engine::Server>(std::move(address), std::move(secured),
+                                                          pool_options, health_options));
     }
     if (options_.dead_server_policy == "error") {
       policy_ = DeadServerPolicy::error;
@@ -166,7 +190,34 @@ class Engine {
     return routing::Router(routing::routing_servers(parse_addresses(servers)), router_options);
   }
 
+  // `base` with TLS and credentials as the client's options and the
+  // server's own string say (docs/security.md).
+  net::ConnectionOptions secure_connection_options(const net::Address& address,
+                                                   net::ConnectionOptions base) {
+    const bool use_tls =
+        address.transport == net::Address::Transport::tls ||
+        (address.transport == net::Address::Transport::client_default && options_.tls.enabled);
+    if (use_tls) {
+      // One context for the client's life, made when a server first needs it.
+      if (!tls_) tls_ = make_tls_context(options_.tls);
+      base.tls = tls_;
+    }
+    const bool own = !address.username.empty();
+    const std::string& username = own ? address.username : options_.username;
+    if (username.find_first_of(" \t\r\n") != std::string::npos) {
+      throw std::invalid_argument("fastmc::Client: a username cannot contain a space");
+    }
+    // The binary protocol's SASL hooks in here as another Authentication.
+    if (!username.empty() && options_.protocol != "binary") {
+      base.authentication = net::ConnectionOptions::Authentication::ascii;
+      base.username = username;
+      base.password = own ? address.password : options_.password;
+    }
+    return base;
+  }
+
   const ClientOptions& options_;
+  std::shared_ptr<const net::TlsContext> tls_;  // null until a server uses TLS
   std::vector<std::shared_ptr<engine::Server>> servers_;
   routing::Router router_;
   DeadServerPolicy policy_ = DeadServerPolicy::error;
@@ -213,6 +264,9 @@ class ClientState {
 
  private:
   static engine::DiscoveryOptions discovery_options(const ClientOptions& options) {
+    // The endpoint speaks TLS when the servers do by default (ElastiCache's
+    // in-transit encryption covers both), or when its string says tls://.
+    const bool tls = options.tls.enabled || options.configuration_endpoint.starts_with("tls://");
     return engine::DiscoveryOptions{
         .interval = options.discovery_interval,
         .timeout = options.timeout,
@@ -223,6 +277,7 @@ class ClientState {
                 .call_timeout = options.timeout,
                 .max_value_size = options.max_value_size,
                 .tcp_nodelay = options.tcp_nodelay,
+                .tls = tls ? make_tls_context(options.tls) : nullptr,
             },
     };
   }
@@ -297,6 +352,8 @@ Errc errc_for(net::ConnectionFailure failure) noexcept {
     case net::ConnectionFailure::reset:
     case net::ConnectionFailure::io_error: return Errc::connection_closed;
     case net::ConnectionFailure::value_too_large: return Errc::value_too_large;
+    case net::ConnectionFailure::tls_failed: return Errc::tls_failed;
+    case net::ConnectionFailure::auth_failed: return Errc::auth_failed;
     case net::ConnectionFailure::none:
     case net::ConnectionFailure::malformed_reply:
     case net::ConnectionFailure::unexpected_reply:
@@ -319,11 +376,15 @@ Error server_down_error(const engine::Server& server) {
                            "after retry_timeout")};
 }
 
-// Counts a connection's outcome toward its server's health.
+// Counts a connection's outcome toward its server's health. Refused
+// credentials and certificates are configuration errors, not a server
+// failing: they are reported as themselves, never as server_down.
 void record_outcome(engine::Server& server, const net::Connection& connection) {
   if (connection.failure() == net::ConnectionFailure::none) {
     server.health().record_success();
-  } else if (connection.failure() != net::ConnectionFailure::abandoned) {
+  } else if (connection.failure() != net::ConnectionFailure::abandoned &&
+             connection.failure() != net::ConnectionFailure::tls_failed &&
+             connection.failure() != net::ConnectionFailure::auth_failed) {
     server.health().record_failure(engine::ServerHealth::Clock::now());
   }
 }

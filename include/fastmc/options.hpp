@@ -14,10 +14,47 @@
 
 namespace fastmc {
 
+// TLS to memcached (1.6 built with TLS, started with -Z). docs/security.md.
+struct TlsOptions {
+  // TLS to every server whose string has no scheme; "tls://host:port" turns
+  // it on for one server and "tcp://host:port" off, whatever this says.
+  bool enabled = false;
+  // Trusted CAs: a PEM bundle and/or an OpenSSL hashed directory; both empty
+  // means the system's default store.
+  std::string ca_file = {};
+  std::string ca_path = {};
+  // The client's certificate chain (PEM) and key, for servers that require
+  // client certificates (mutual TLS); empty key_file: the key is in cert_file.
+  std::string cert_file = {};
+  std::string key_file = {};
+  // Check the server's certificate chain and that it names the server (its
+  // host name or IP as given, or server_name). Turn off only knowingly: the
+  // connection is then encrypted but anyone in the middle can read it.
+  bool verify = true;
+  // The name the server's certificate must carry and that is sent as SNI,
+  // instead of each server's host (e.g. connecting by IP to a server
+  // certified by name). Empty means each server's own host.
+  std::string server_name = {};
+  // Lowest TLS version accepted: "1.2" or "1.3".
+  std::string min_version = "1.2";
+  // OpenSSL cipher list for TLS 1.2; empty means OpenSSL's default.
+  std::string ciphers = {};
+  // An OpenSSL SSL_CTX* to use instead of building one from the fields
+  // above (ca_*, cert_file, key_file, min_version, ciphers and verify are
+  // then ignored; the context's own verify mode applies). The client takes
+  // its own reference (SSL_CTX_up_ref); the context must not be changed
+  // while the client lives. `verify` then says only whether the host name is
+  // checked, which OpenSSL leaves to each connection.
+  void* ssl_context = nullptr;
+};
+
 struct ClientOptions {
   // "host", "host:port", "[v6addr]:port", "/unix/path" or "unix:/unix/path";
   // port 11211 when none is given. A weight as pylibmc writes it,
   // "host:port:weight", and libmc's alias, "host:port alias", are accepted.
+  // Any of these may carry a scheme, "tls://" or "tcp://", to turn TLS on or
+  // off for that server, and credentials for that server only:
+  // "tls://user:password@host:port" (percent-encoded; docs/security.md).
   // May be empty when configuration_endpoint is set.
   std::vector<std::string> servers = {};
   // AWS ElastiCache autodiscovery: "host:port" of the cluster's configuration
@@ -91,9 +128,14 @@ struct ClientOptions {
   // protocol, which SASL needs).
   std::string protocol = "meta";
   // Credentials: SASL PLAIN with the binary protocol, memcached's ASCII
-  // authentication (-Y) with text and meta. Empty username means none.
+  // authentication (-Y) with text and meta. Empty username means none. They
+  // go to every server without credentials of its own in its string; a
+  // server without -Y would store ASCII auth's request as an item (already
+  // expired), so give credentials only to servers that check them.
   std::string username = {};
   std::string password = {};
+  // TLS; off unless enabled here or by a server's "tls://" scheme.
+  TlsOptions tls = {};
 };
 
 // Per-call options for storage commands.

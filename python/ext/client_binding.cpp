@@ -19,6 +19,7 @@
 #include <fastmc/client.hpp>
 
 #include "error_binding.hpp"
+#include "ssl_context_binding.hpp"
 #include "value/value_splitter.hpp"
 #include "value_objects.hpp"
 
@@ -444,18 +445,19 @@ nb::object arithmetic(NativeClient& self, nb::handle key, nb::handle delta, bool
 }
 
 // Every option of the constructor, in one place for __init__ and _reconfigure.
-NativeClient build_client(std::vector<std::string> servers, double timeout, double connect_timeout,
-                          nb::object serde, std::size_t max_value_size,
-                          std::size_t max_connections_per_server,
-                          std::size_t max_idle_connections_per_server, bool tcp_nodelay,
-                          bool allow_non_ascii_keys, std::string protocol, std::string distribution,
-                          std::string hash, std::uint32_t failure_limit, double retry_timeout,
-                          double dead_timeout, std::string dead_server_policy, bool miss_on_error,
-                          std::string configuration_endpoint, double discovery_interval,
-                          bool discovery_use_ip, std::string value_scheme,
-                          long long compress_threshold, int compress_level,
-                          std::optional<int> pickle_protocol, bool split_values,
-                          nb::object error_classes, nb::handle key_prefix, bool hash_key_prefix) {
+NativeClient build_client(
+    std::vector<std::string> servers, double timeout, double connect_timeout, nb::object serde,
+    std::size_t max_value_size, std::size_t max_connections_per_server,
+    std::size_t max_idle_connections_per_server, bool tcp_nodelay, bool allow_non_ascii_keys,
+    std::string protocol, std::string distribution, std::string hash, std::uint32_t failure_limit,
+    double retry_timeout, double dead_timeout, std::string dead_server_policy, bool miss_on_error,
+    std::string configuration_endpoint, double discovery_interval, bool discovery_use_ip,
+    std::string value_scheme, long long compress_threshold, int compress_level,
+    std::optional<int> pickle_protocol, bool split_values, nb::object error_classes,
+    nb::handle key_prefix, bool hash_key_prefix, std::string username, std::string password,
+    bool tls, std::string tls_ca_file, std::string tls_ca_path, std::string tls_cert_file,
+    std::string tls_key_file, bool tls_verify, std::string tls_server_name,
+    std::string tls_min_version, std::string tls_ciphers, nb::object tls_context) {
   ValueCodec codec =
       make_codec(value_scheme, std::move(serde), compress_threshold, compress_level,
                  pickle_protocol, split_values, std::move(error_classes), max_value_size);
@@ -481,7 +483,27 @@ NativeClient build_client(std::vector<std::string> servers, double timeout, doub
       .dead_server_policy = std::move(dead_server_policy),
       .miss_on_error = miss_on_error,
       .protocol = std::move(protocol),
+      .username = std::move(username),
+      .password = std::move(password),
+      .tls =
+          TlsOptions{
+              .enabled = tls,
+              .ca_file = std::move(tls_ca_file),
+              .ca_path = std::move(tls_ca_path),
+              .cert_file = std::move(tls_cert_file),
+              .key_file = std::move(tls_key_file),
+              .verify = tls_verify,
+              .server_name = std::move(tls_server_name),
+              .min_version = std::move(tls_min_version),
+              .ciphers = std::move(tls_ciphers),
+          },
   };
+  if (!tls_context.is_none()) {
+    // The client takes its own reference to the SSL_CTX.
+    const SharedSslContext shared = shared_ssl_context(tls_context);
+    options.tls.ssl_context = shared.ssl_ctx;
+    options.tls.verify = shared.check_hostname;
+  }
   // With a configuration endpoint, construction asks it for the servers.
   Client client = without_gil([&] { return Client(std::move(options)); });
   return NativeClient(std::move(client), std::move(codec));
@@ -508,17 +530,20 @@ constexpr auto& reconfigure_client = ClientConstruction<decltype(build_client)>:
 template <class Function>
 void def_with_client_options(nb::class_<NativeClient>& client, const char* name,
                              Function* function) {
-  client.def(name, function, "servers"_a, "timeout"_a = 1.0, "connect_timeout"_a = 1.0,
-             "serde"_a = nb::none(), "max_value_size"_a = 64 * 1024 * 1024,
-             "max_connections_per_server"_a = 0, "max_idle_connections_per_server"_a = 8,
-             "tcp_nodelay"_a = true, "allow_non_ascii_keys"_a = true, "protocol"_a = "meta",
-             "distribution"_a = "modula", "hash"_a = "", "failure_limit"_a = 2,
-             "retry_timeout"_a = 1.0, "dead_timeout"_a = 0.0, "dead_server_policy"_a = "error",
-             "miss_on_error"_a = false, "configuration_endpoint"_a = "",
-             "discovery_interval"_a = 60.0, "discovery_use_ip"_a = true,
-             "value_scheme"_a = "native", "compress_threshold"_a = 0, "compress_level"_a = -1,
-             "pickle_protocol"_a = nb::none(), "split_values"_a = false,
-             "error_classes"_a = nb::none(), "key_prefix"_a = "", "hash_key_prefix"_a = false);
+  client.def(
+      name, function, "servers"_a, "timeout"_a = 1.0, "connect_timeout"_a = 1.0,
+      "serde"_a = nb::none(), "max_value_size"_a = 64 * 1024 * 1024,
+      "max_connections_per_server"_a = 0, "max_idle_connections_per_server"_a = 8,
+      "tcp_nodelay"_a = true, "allow_non_ascii_keys"_a = true, "protocol"_a = "meta",
+      "distribution"_a = "modula", "hash"_a = "", "failure_limit"_a = 2, "retry_timeout"_a = 1.0,
+      "dead_timeout"_a = 0.0, "dead_server_policy"_a = "error", "miss_on_error"_a = false,
+      "configuration_endpoint"_a = "", "discovery_interval"_a = 60.0, "discovery_use_ip"_a = true,
+      "value_scheme"_a = "native", "compress_threshold"_a = 0, "compress_level"_a = -1,
+      "pickle_protocol"_a = nb::none(), "split_values"_a = false, "error_classes"_a = nb::none(),
+      "key_prefix"_a = "", "hash_key_prefix"_a = false, "username"_a = "", "password"_a = "",
+      "tls"_a = false, "tls_ca_file"_a = "", "tls_ca_path"_a = "", "tls_cert_file"_a = "",
+      "tls_key_file"_a = "", "tls_verify"_a = true, "tls_server_name"_a = "",
+      "tls_min_version"_a = "1.2", "tls_ciphers"_a = "", "tls_context"_a = nb::none());
 }
 
 }  // namespace

@@ -9,10 +9,14 @@ not override.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastmc import _native
+
+if TYPE_CHECKING:
+    import ssl
 
 DEFAULT_MAX_VALUE_SIZE = 64 * 1024 * 1024
 
@@ -42,6 +46,10 @@ def normalize_servers(
     if not result and not allow_empty:
         raise ValueError("fastmc.Client needs at least one server")
     return result
+
+
+def _path(path: str | os.PathLike[str]) -> str:
+    return os.fspath(path) if path else ""
 
 
 class Client(_native.Client):
@@ -119,6 +127,18 @@ class Client(_native.Client):
         error_classes: dict[str, type[BaseException]] | None = None,
         key_prefix: str | bytes = "",
         hash_key_prefix: bool = False,
+        username: str = "",
+        password: str = "",
+        tls: bool = False,
+        tls_ca_file: str | os.PathLike[str] = "",
+        tls_ca_path: str | os.PathLike[str] = "",
+        tls_cert_file: str | os.PathLike[str] = "",
+        tls_key_file: str | os.PathLike[str] = "",
+        tls_verify: bool = True,
+        tls_server_name: str = "",
+        tls_min_version: str = "1.2",
+        tls_ciphers: str = "",
+        tls_context: ssl.SSLContext | None = None,
     ) -> None:
         super().__init__(
             normalize_servers(servers, allow_empty=bool(configuration_endpoint)),
@@ -149,6 +169,18 @@ class Client(_native.Client):
             error_classes=error_classes,
             key_prefix=key_prefix,
             hash_key_prefix=hash_key_prefix,
+            username=username,
+            password=password,
+            tls=tls or tls_context is not None,
+            tls_ca_file=_path(tls_ca_file),
+            tls_ca_path=_path(tls_ca_path),
+            tls_cert_file=_path(tls_cert_file),
+            tls_key_file=_path(tls_key_file),
+            tls_verify=tls_verify,
+            tls_server_name=tls_server_name,
+            tls_min_version=tls_min_version,
+            tls_ciphers=tls_ciphers,
+            tls_context=tls_context,
         )
 
     def set_servers(self, servers: Server | Iterable[Server]) -> None:

@@ -23,6 +23,12 @@ Example::
         server.resume()
         server.kill()       # SIGKILL: a crash
         server.restart()    # the same port, an empty cache
+
+    # TLS (memcached -Z) with certificates made for the test, and ASCII auth (-Y):
+    with MemcachedServer(tls=True, auth=("alice", "secret")) as server:
+        client = fastmc.Client([server.address], tls=True,
+                               tls_ca_file=server.certificates.ca_file,
+                               username="alice", password="secret")
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -49,6 +56,7 @@ __all__ = [
     "MemcachedNotFoundError",
     "MemcachedServer",
     "MemcachedStartError",
+    "TestCertificates",
     "TwemproxyNotFoundError",
     "TwemproxyServer",
     "TwemproxyStartError",
@@ -66,6 +74,7 @@ _PORT_ATTEMPTS = 20
 _MAX_UNIX_PATH_SIZE = 107
 _SOCKET_FILE_NAME = "memcached.sock"
 _STDERR_FILE_NAME = "memcached.stderr"
+_AUTH_FILE_NAME = "memcached.auth"
 
 
 class MemcachedNotFoundError(RuntimeError):
@@ -159,27 +168,147 @@ def _connect(address: str, timeout: float) -> socket.socket:
     return socket.create_connection((host.strip("[]"), int(port)), timeout=timeout)
 
 
-def _request(address: str, request: bytes, terminator: bytes, timeout: float) -> bytes:
-    """Sends one text-protocol request and reads until the reply ends with ``terminator``."""
+def _receive_until(sock: socket.socket, terminator: bytes, deadline: float, address: str) -> bytes:
+    reply = b""
+    while not reply.endswith(terminator):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError(f"no complete reply from {address}")
+        sock.settimeout(remaining)
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError(f"{address} closed the connection mid-reply")
+        reply += chunk
+    return reply
+
+
+def _request(
+    address: str,
+    request: bytes,
+    terminator: bytes,
+    timeout: float,
+    security: _ConnectionSecurity | None = None,
+) -> bytes:
+    """Sends one text-protocol request and reads until the reply ends with
+    ``terminator``; over TLS and after ASCII auth when ``security`` says so."""
     deadline = time.monotonic() + timeout
-    with _connect(address, timeout) as sock:
+    with contextlib.ExitStack() as stack:
+        sock = stack.enter_context(_connect(address, timeout))
+        if security is not None and security.tls_context is not None:
+            sock = stack.enter_context(
+                security.tls_context.wrap_socket(sock, server_hostname=security.server_hostname)
+            )
+        if security is not None and security.credentials is not None:
+            payload = " ".join(security.credentials).encode()
+            sock.sendall(b"set auth 0 -1 %d\r\n%s\r\n" % (len(payload), payload))
+            answer = _receive_until(sock, b"\r\n", deadline, address)
+            if answer != b"STORED\r\n":
+                raise ConnectionError(f"{address} refused the test credentials: {answer!r}")
         sock.sendall(request)
-        reply = b""
-        while not reply.endswith(terminator):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"no complete reply from {address} within {timeout} s")
-            sock.settimeout(remaining)
-            chunk = sock.recv(65536)
-            if not chunk:
-                raise ConnectionError(f"{address} closed the connection mid-reply")
-            reply += chunk
-        return reply
+        return _receive_until(sock, terminator, deadline, address)
 
 
-def _stats_pid(address: str, timeout: float) -> int | None:
+class _ConnectionSecurity:
+    """How the module's own probes reach a server started with TLS and/or auth."""
+
+    def __init__(
+        self,
+        tls_context: ssl.SSLContext | None,
+        server_hostname: str | None,
+        credentials: tuple[str, str] | None,
+    ) -> None:
+        self.tls_context = tls_context
+        self.server_hostname = server_hostname
+        self.credentials = credentials
+
+
+class TestCertificates:
+    """A private CA with a server certificate (for ``localhost``, ``127.0.0.1``
+    and ``::1``) and a client certificate, made with the ``openssl`` command
+    in a temporary folder removed when the object is closed or collected.
+
+    Attributes (file paths, PEM): ``ca_file``, ``server_cert_file``,
+    ``server_key_file``, ``client_cert_file``, ``client_key_file``. Share one
+    instance between servers (``MemcachedServer(tls=certificates)``) so one
+    ``ca_file`` verifies them all. Short-lived (2 days); for tests only.
+    """
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    def __init__(self, server_names: Sequence[str] = ("localhost",)) -> None:
+        openssl = shutil.which("openssl")
+        if openssl is None:
+            raise RuntimeError("TestCertificates needs the openssl command (Debian: openssl)")
+        self.folder = tempfile.mkdtemp(prefix="fastmc-tls-")
+        self._finalizer = weakref.finalize(self, shutil.rmtree, self.folder, True)
+        path = lambda name: os.path.join(self.folder, name)  # noqa: E731
+        self.ca_file = path("ca.crt")
+        self.server_cert_file = path("server.crt")
+        self.server_key_file = path("server.key")
+        self.client_cert_file = path("client.crt")
+        self.client_key_file = path("client.key")
+        run = lambda *args: subprocess.run(  # noqa: E731
+            [openssl, *args], check=True, capture_output=True, cwd=self.folder
+        )
+        key = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        run(
+            "req",
+            "-x509",
+            *key,
+            "-keyout",
+            path("ca.key"),
+            "-out",
+            self.ca_file,
+            "-days",
+            "2",
+            "-subj",
+            "/CN=fastmc test CA",
+        )
+        names = ",".join([f"DNS:{name}" for name in server_names] + ["IP:127.0.0.1", "IP:::1"])
+        for role, subject, extension in (
+            ("server", f"/CN={server_names[0]}", f"subjectAltName={names}"),
+            ("client", "/CN=fastmc test client", "extendedKeyUsage=clientAuth"),
+        ):
+            with open(path(f"{role}.ext"), "w") as stream:
+                stream.write(extension + "\n")
+            run(
+                "req",
+                *key,
+                "-keyout",
+                path(f"{role}.key"),
+                "-out",
+                path(f"{role}.csr"),
+                "-subj",
+                subject,
+            )
+            run(
+                "x509",
+                "-req",
+                "-in",
+                path(f"{role}.csr"),
+                "-CA",
+                self.ca_file,
+                "-CAkey",
+                path("ca.key"),
+                "-CAcreateserial",
+                "-out",
+                path(f"{role}.crt"),
+                "-days",
+                "2",
+                "-extfile",
+                path(f"{role}.ext"),
+            )
+
+    def close(self) -> None:
+        """Removes the folder. Idempotent."""
+        self._finalizer()
+
+
+def _stats_pid(
+    address: str, timeout: float, security: _ConnectionSecurity | None = None
+) -> int | None:
     """The pid a server reports in ``stats``, or None if it does not say."""
-    reply = _request(address, b"stats\r\n", b"END\r\n", timeout)
+    reply = _request(address, b"stats\r\n", b"END\r\n", timeout, security)
     for line in reply.split(b"\r\n"):
         if line.startswith(b"STAT pid "):
             return int(line.split()[2])
@@ -346,6 +475,12 @@ class MemcachedServer(_ChildProcess):
     that CPU), ``host`` (the address to listen on), ``binary`` (see
     ``find_memcached``), ``start_timeout`` (seconds to wait for the server to
     answer).
+
+    ``tls``: True (certificates made for this server, see ``certificates``)
+    or a ``TestCertificates`` to use; memcached then speaks only TLS (``-Z``).
+    ``tls_client_certs``: also require a client certificate signed by the
+    same CA (mutual TLS). ``auth``: ``(username, password)`` or a mapping of
+    them: memcached's ASCII authentication (``-Y``) with those users.
     """
 
     _live = _live_servers
@@ -363,9 +498,22 @@ class MemcachedServer(_ChildProcess):
         host: str = "127.0.0.1",
         binary: str | None = None,
         start_timeout: float = 10.0,
+        tls: bool | TestCertificates = False,
+        tls_client_certs: bool = False,
+        auth: tuple[str, str] | Mapping[str, str] | None = None,
     ) -> None:
         if unix_socket and port is not None:
             raise ValueError("a unix socket server has no port")
+        if tls_client_certs and not tls:
+            raise ValueError("tls_client_certs needs tls")
+        self._certificates: TestCertificates | None = (
+            tls if isinstance(tls, TestCertificates) else TestCertificates() if tls else None
+        )
+        self._tls_client_certs = tls_client_certs
+        users = dict([auth] if isinstance(auth, tuple) else (auth or {}))
+        if any(":" in user or "\n" in user + password for user, password in users.items()):
+            raise ValueError("auth users and passwords cannot hold ':' (users) or newlines")
+        self._users = users
         self._binary = find_memcached(binary)
         self._unix_socket = unix_socket
         self._memory_mb = memory_mb
@@ -411,6 +559,32 @@ class MemcachedServer(_ChildProcess):
     def path(self) -> str | None:
         """The unix socket path (None for a TCP server or before the first start)."""
         return self._socket_path if self._unix_socket else None
+
+    @property
+    def certificates(self) -> TestCertificates | None:
+        """The server's test certificates (CA, server, client) when it uses TLS."""
+        return self._certificates
+
+    @property
+    def credentials(self) -> tuple[str, str] | None:
+        """One ``(username, password)`` memcached accepts, when it uses auth."""
+        return next(iter(self._users.items()), None)
+
+    def client_kwargs(self) -> dict[str, object]:
+        """The ``fastmc.Client`` keyword arguments that reach this server: TLS
+        with its CA (and the client certificate when it requires one) and its
+        credentials, or nothing for a plain server."""
+        kwargs: dict[str, object] = {}
+        if self._certificates is not None:
+            kwargs.update(tls=True, tls_ca_file=self._certificates.ca_file)
+            if self._tls_client_certs:
+                kwargs.update(
+                    tls_cert_file=self._certificates.client_cert_file,
+                    tls_key_file=self._certificates.client_key_file,
+                )
+        if self.credentials is not None:
+            kwargs.update(username=self.credentials[0], password=self.credentials[1])
+        return kwargs
 
     @property
     def command(self) -> list[str]:
@@ -560,8 +734,31 @@ class MemcachedServer(_ChildProcess):
         # memcached refuses to run as root unless told which user to become.
         if os.geteuid() == 0 and "-u" not in self._extra_args:
             command += ["-u", "root"]
+        if self._certificates is not None:
+            settings = [
+                f"ssl_chain_cert={self._certificates.server_cert_file}",
+                f"ssl_key={self._certificates.server_key_file}",
+            ]
+            if self._tls_client_certs:
+                settings += [f"ssl_ca_cert={self._certificates.ca_file}", "ssl_verify_mode=2"]
+            command += ["-Z", "-o", ",".join(settings)]
+        if self._users:
+            command += ["-Y", os.path.join(str(self._folder), _AUTH_FILE_NAME)]
         command += self._extra_args
         return command
+
+    def _security(self) -> _ConnectionSecurity | None:
+        """How this module's probes (readiness, flush) reach the server."""
+        if self._certificates is None and not self._users:
+            return None
+        tls_context = None
+        if self._certificates is not None:
+            tls_context = ssl.create_default_context(cafile=self._certificates.ca_file)
+            if self._tls_client_certs:
+                tls_context.load_cert_chain(
+                    self._certificates.client_cert_file, self._certificates.client_key_file
+                )
+        return _ConnectionSecurity(tls_context, "localhost", self.credentials)
 
     def _launch(self) -> None:
         """Runs memcached once on the current address and waits until it answers.
@@ -569,6 +766,9 @@ class MemcachedServer(_ChildProcess):
         Raises _PortTakenError iff memcached exited because the port was in use.
         """
         assert self._folder is not None
+        if self._users:
+            with open(os.path.join(self._folder, _AUTH_FILE_NAME), "w") as stream:
+                stream.writelines(f"{user}:{password}\n" for user, password in self._users.items())
         command = self._command()
         taskset = shutil.which("taskset") if self._cpu is not None else None
         if taskset is not None:
@@ -612,7 +812,7 @@ class MemcachedServer(_ChildProcess):
                 # Checking the pid proves we reached our memcached, not another
                 # process that owns the port because ours failed to bind it. The
                 # short timeout matters then: that process may never answer.
-                if _stats_pid(self.address, timeout=0.25) == process.pid:
+                if _stats_pid(self.address, 0.25, self._security()) == process.pid:
                     return
             if time.monotonic() > deadline:
                 raise MemcachedStartError(

@@ -31,6 +31,76 @@ bool is_host_text(std::string_view text, bool bracketed) {
   });
 }
 
+// `text` as errors show it: a scheme form's userinfo (a password) hidden.
+std::string shown(std::string_view text) {
+  const auto scheme_end = text.find("://");
+  const auto at = text.rfind('@');
+  if (scheme_end == std::string_view::npos || at == std::string_view::npos || at < scheme_end) {
+    return std::string(text);
+  }
+  return std::string(text.substr(0, scheme_end + 3)) + "..." + std::string(text.substr(at));
+}
+
+// RFC 3986 percent-decoding; false on a malformed escape.
+bool percent_decode(std::string_view text, std::string& out) {
+  out.clear();
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out += text[i];
+      continue;
+    }
+    unsigned value = 0;
+    if (i + 2 >= text.size()) return false;
+    const auto [ptr, ec] = std::from_chars(text.data() + i + 1, text.data() + i + 3, value, 16);
+    if (ec != std::errc() || ptr != text.data() + i + 3) return false;
+    out += static_cast<char>(value);
+    i += 2;
+  }
+  return true;
+}
+
+// "tls://..." or "tcp://...", with optional "user:password@" before the host.
+std::optional<Address> parse_scheme_address(std::string_view text, std::size_t scheme_end,
+                                            std::string& problem) {
+  const std::string_view scheme = text.substr(0, scheme_end);
+  Address::Transport transport;
+  if (scheme == "tls") {
+    transport = Address::Transport::tls;
+  } else if (scheme == "tcp") {
+    transport = Address::Transport::plain;
+  } else {
+    problem = "server \"" + shown(text) + "\": unknown scheme (tls:// or tcp://)";
+    return std::nullopt;
+  }
+  std::string_view rest = text.substr(scheme_end + 3);
+  std::string username;
+  std::string password;
+  if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
+    // Nothing of the userinfo goes into a message: it holds a password.
+    const std::string_view userinfo = rest.substr(0, at);
+    rest.remove_prefix(at + 1);
+    const auto colon = userinfo.find(':');
+    if (colon == std::string_view::npos || colon == 0 ||
+        !percent_decode(userinfo.substr(0, colon), username) ||
+        !percent_decode(userinfo.substr(colon + 1), password) ||
+        has_whitespace_or_control(username)) {
+      problem = "server \"" + std::string(scheme) + "://...@" + std::string(rest) +
+                "\": credentials must be user:password, percent-encoded, the user without spaces";
+      return std::nullopt;
+    }
+  }
+  if (rest.find("://") != std::string_view::npos) {
+    problem = "server \"" + std::string(rest) + "\": more than one scheme";
+    return std::nullopt;
+  }
+  std::optional<Address> address = parse_address(rest, problem);
+  if (!address) return std::nullopt;
+  address->transport = transport;
+  address->username = std::move(username);
+  address->password = std::move(password);
+  return address;
+}
+
 }  // namespace
 
 std::string Address::name() const {
@@ -53,7 +123,7 @@ bool parse_weight(std::string_view text, std::uint32_t& weight) {
 
 std::optional<Address> parse_address(std::string_view text, std::string& problem) {
   Address address;
-  const std::string quoted = "server \"" + std::string(text) + "\"";
+  const std::string quoted = "server \"" + shown(text) + "\"";
   if (text.empty()) {
     problem = "empty server address";
     return std::nullopt;
@@ -69,6 +139,9 @@ std::optional<Address> parse_address(std::string_view text, std::string& problem
     if (!aliased) return std::nullopt;
     aliased->alias = std::string(alias);
     return aliased;
+  }
+  if (const auto scheme_end = text.find("://"); scheme_end != std::string_view::npos) {
+    return parse_scheme_address(text, scheme_end, problem);
   }
   if (text.starts_with("unix:")) {
     // "unix:" always names a socket: "unix:11211" is not the host "unix"

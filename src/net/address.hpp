@@ -6,6 +6,10 @@
 //   "host:port:weight", "[::1]:port:weight"   (pylibmc's weights)
 //   "host[:port] alias"                       (libmc's alias: the server's
 //                                              name on the continuum)
+//   "tls://<any of the above>"                (TLS for this server)
+//   "tcp://<any of the above>"                (no TLS for this server)
+//   "tls://user:password@host:port"           (credentials for this server;
+//                                              percent-encoded, RFC 3986)
 // Port 11211 when none is given; weight 1. Pure; safe from any thread.
 #pragma once
 
@@ -27,6 +31,13 @@ struct Address {
   std::string path;  // unix_socket
   std::uint32_t weight = 1;
   std::string alias;  // a stable name for routing, when the user gave one
+  // TLS for this server: as the client's options say, or forced by a scheme.
+  enum class Transport : std::uint8_t { client_default, plain, tls };
+  Transport transport = Transport::client_default;
+  // Credentials for this server only (overriding the client's), from a
+  // scheme form's userinfo; never part of name() or an error message.
+  std::string username;
+  std::string password;
 
   // How the server is named in errors and results: "host:port", "[v6]:port"
   // or the unix path.

@@ -9,6 +9,7 @@
 
 #include "protocol/meta_reply_parser.hpp"
 #include "protocol/printable.hpp"
+#include "protocol/text_request.hpp"
 
 namespace fastmc::net {
 namespace {
@@ -19,6 +20,18 @@ constexpr std::size_t kRetainedRequestCapacity = 1024 * 1024;
 // A blocking recv() may end this much after the deadline; beyond it the
 // connection polls with the exact time left instead.
 constexpr auto kBlockingSlack = std::chrono::milliseconds(2);
+// The key of memcached's ASCII authentication request. A server in -Y mode
+// ignores it; a server without -Y stores the item, so the request also
+// carries a negative ttl: the credentials are stored already expired.
+constexpr std::string_view kAsciiAuthKey = "fastmc:ascii-auth";
+// How memcached -Y answers a client that has not authenticated: any command
+// but set, or a set, taken as the credentials, that are not "user password"
+// or not right.
+bool asks_for_authentication(const protocol::Reply& reply) noexcept {
+  return reply.status == protocol::ReplyStatus::client_error &&
+         (reply.data == "unauthenticated" || reply.data == "bad authentication token format" ||
+          reply.data == "authentication failure");
+}
 
 ConnectionFailure failure_for_errno(int error) {
   switch (error) {
@@ -56,8 +69,63 @@ bool Connection::ensure_open(Deadline deadline) {
     return false;
   }
   socket_ = std::move(outcome.socket);
+  if (options_.tls) {
+    tls_ = std::make_unique<TlsStream>(*options_.tls, socket_.fd(),
+                                       address_.kind == Address::Kind::tcp ? address_.host : "");
+    const ConnectionFailure handshake = tls_->handshake(connect_deadline);
+    if (handshake != ConnectionFailure::none) {
+      failure_ = handshake;
+      failure_detail_ = tls_->error();
+      close_transport();
+      return false;
+    }
+  }
+  if (!authenticate(connect_deadline)) return false;
   exchanges_served_ = 0;
   return true;
+}
+
+bool Connection::authenticate(Deadline deadline) {
+  switch (options_.authentication) {
+    case ConnectionOptions::Authentication::none: return true;
+    case ConnectionOptions::Authentication::ascii: return authenticate_ascii(deadline);
+  }
+  return true;
+}
+
+bool Connection::authenticate_ascii(Deadline deadline) {
+  begin_exchange();
+  protocol::append_storage_request(requests_, protocol::StorageCommand::set, kAsciiAuthKey, 0, -1,
+                                   options_.username + ' ' + options_.password, 0, false);
+  expect(protocol::TextReplyKind::storage);
+  if (!run(deadline)) {
+    if (failure_ == ConnectionFailure::timed_out) {
+      failure_ = ConnectionFailure::connect_timeout;
+      failure_detail_ = "no answer to the authentication request before the connect deadline";
+    }
+    return false;
+  }
+  const protocol::Reply answer = reply(0);
+  if (answer.status != protocol::ReplyStatus::stored) {
+    fail(ConnectionFailure::auth_failed,
+         answer.status == protocol::ReplyStatus::client_error
+             ? "the server refused the credentials of user \"" +
+                   protocol::printable_excerpt(options_.username) + "\" (CLIENT_ERROR " +
+                   protocol::printable_excerpt(answer.data) + ")"
+             : "the server answered " + std::string(protocol::name_of(answer.status)) +
+                   " to ASCII authentication (is it memcached started with -Y?)");
+    return false;
+  }
+  if (!socket_.is_open()) {  // bytes after STORED: closed by finish_exchange
+    fail(ConnectionFailure::trailing_data, failure_detail_);
+    return false;
+  }
+  return true;
+}
+
+void Connection::close_transport() noexcept {
+  tls_.reset();
+  socket_.close();
 }
 
 void Connection::begin_exchange() {
@@ -152,7 +220,7 @@ void Connection::fail(ConnectionFailure failure, std::string detail) {
   if (failure_ != ConnectionFailure::none) return;
   failure_ = failure;
   failure_detail_ = std::move(detail);
-  socket_.close();
+  close_transport();
 }
 
 protocol::Reply Connection::reply(std::size_t index) const noexcept {
@@ -173,34 +241,79 @@ protocol::Reply Connection::reply(std::size_t index) const noexcept {
 }
 
 bool Connection::write_some() {
+  if (tls_) {
+    // One record per call (see TlsStream::write): keep going until the
+    // socket is full rather than poll between records.
+    while (!all_written()) {
+      const ssize_t sent = tls_->write(requests_, written_);
+      if (sent == -EAGAIN) return true;
+      if (sent < 0) return fail_transfer(sent);
+      written_ += static_cast<std::size_t>(sent);
+    }
+    return true;
+  }
   std::string_view segments[kMaxSegmentsPerWrite];
   const std::size_t count = requests_.segments_from(written_, segments, kMaxSegmentsPerWrite);
   const ssize_t sent = send_segments(socket_.fd(), segments, count);
   if (sent == -EAGAIN) return true;
-  if (sent < 0) {
-    fail(failure_for_errno(static_cast<int>(-sent)), std::strerror(static_cast<int>(-sent)));
-    return false;
-  }
+  if (sent < 0) return fail_transfer(sent);
   written_ += static_cast<std::size_t>(sent);
   return true;
 }
 
+ssize_t Connection::receive_bytes(char* buffer, std::size_t size, bool may_block) noexcept {
+  return tls_ ? tls_->read(buffer, size, may_block)
+              : receive(socket_.fd(), buffer, size, may_block);
+}
+
+bool Connection::fail_transfer(ssize_t result) {
+  if (result == TlsStream::kTlsError) {
+    fail(ConnectionFailure::tls_failed, tls_->error());
+    return false;
+  }
+  const ConnectionFailure failure = result == 0 ? ConnectionFailure::closed_by_server
+                                                : failure_for_errno(static_cast<int>(-result));
+  std::string detail =
+      result == 0 ? "the server closed the connection" : std::strerror(static_cast<int>(-result));
+  if (exchanges_served_ == 0 && !received_any_ && failure != ConnectionFailure::io_error) {
+    if (tls_) {
+      // TLS 1.3 finishes the client's handshake before the server has
+      // checked the client's certificate: a refusal comes as an alert on the
+      // first read, or, when our request crossed it, as this.
+      fail(ConnectionFailure::tls_failed,
+           "the server ended the TLS session before answering the first request (" + detail +
+               "); memcached does this when it requires a client certificate and none or "
+               "an unknown one was given (tls_cert_file)");
+      return false;
+    }
+    detail +=
+        " before answering the first request (a TLS-only server, memcached -Z, does this "
+        "to a plaintext client)";
+  }
+  fail(failure, std::move(detail));
+  return false;
+}
+
 bool Connection::read_some(bool may_block) {
+  if (!read_once(may_block)) return false;
+  // With TLS, OpenSSL may already hold whole records taken off the socket;
+  // a poll on the descriptor would not see them, so they are read now.
+  while (tls_ && tls_->has_pending()) {
+    const std::uint64_t received_before = bytes_received_;
+    if (!read_once(false)) return false;
+    if (bytes_received_ == received_before) break;  // only part of a record
+  }
+  return true;
+}
+
+bool Connection::read_once(bool may_block) {
   if (direct_.active) return receive_direct_value(may_block);
   const std::size_t pending = read_buffer_.unparsed().size();
   const std::size_t min_free = bytes_wanted_ > pending ? bytes_wanted_ - pending : kReadChunk;
   const std::span<char> space = read_buffer_.free_space(min_free);
-  const ssize_t received = receive(socket_.fd(), space.data(), space.size(), may_block);
-  if (received == 0) {
-    fail(ConnectionFailure::closed_by_server, "the server closed the connection");
-    return false;
-  }
+  const ssize_t received = receive_bytes(space.data(), space.size(), may_block);
   if (received == -EAGAIN) return true;  // nothing yet; the caller checks its deadline
-  if (received < 0) {
-    fail(failure_for_errno(static_cast<int>(-received)),
-         std::strerror(static_cast<int>(-received)));
-    return false;
-  }
+  if (received <= 0) return fail_transfer(received);
   read_buffer_.commit(static_cast<std::size_t>(received));
   bytes_received_ += static_cast<std::size_t>(received);
   received_any_ = true;
@@ -241,6 +354,13 @@ bool Connection::parse_available() {
     if (result.status == protocol::ParseStatus::malformed) {
       fail(ConnectionFailure::malformed_reply, std::string(result.problem) + " in reply \"" +
                                                    protocol::printable_excerpt(input) + "\"");
+      return false;
+    }
+    if (asks_for_authentication(reply) &&
+        options_.authentication == ConnectionOptions::Authentication::none) {
+      fail(ConnectionFailure::auth_failed,
+           "the server requires authentication (memcached -Y) and answered \"CLIENT_ERROR " +
+               protocol::printable_excerpt(reply.data) + "\": give a username and password");
       return false;
     }
     const char* base = read_buffer_.base();
@@ -323,18 +443,9 @@ bool Connection::start_direct_value(std::string_view input, const protocol::Repl
 
 bool Connection::receive_direct_value(bool may_block) {
   const std::size_t left = direct_.record.data_size - direct_.received;
-  const ssize_t received =
-      receive(socket_.fd(), direct_.storage + direct_.received, left, may_block);
-  if (received == 0) {
-    fail(ConnectionFailure::closed_by_server, "the server closed the connection");
-    return false;
-  }
+  const ssize_t received = receive_bytes(direct_.storage + direct_.received, left, may_block);
   if (received == -EAGAIN) return true;
-  if (received < 0) {
-    fail(failure_for_errno(static_cast<int>(-received)),
-         std::strerror(static_cast<int>(-received)));
-    return false;
-  }
+  if (received <= 0) return fail_transfer(received);
   received_any_ = true;
   bytes_received_ += static_cast<std::size_t>(received);
   direct_.received += static_cast<std::size_t>(received);
@@ -347,14 +458,14 @@ bool Connection::receive_direct_value(bool may_block) {
 void Connection::finish_exchange() {
   ++exchanges_served_;
   if (pipeline_error_) {
-    socket_.close();
+    close_transport();
     return;
   }
   if (trailing_) {
     trailing_ = false;
     failure_detail_ = "unexpected bytes after the last reply: \"" +
                       protocol::printable_excerpt(read_buffer_.unparsed()) + "\"";
-    socket_.close();
+    close_transport();
   }
 }
 

@@ -3,6 +3,12 @@
 // the replies it expects (net layer). It is the only place that feeds bytes
 // to the reply parsers.
 //
+// Opening a connection is: connect, then the TLS handshake when the options
+// carry a TLS context, then authentication when they carry credentials
+// (memcached's ASCII auth now; SASL belongs there too), all within the
+// connect deadline. Only then is the connection open: a caller's first
+// request never races the setup, and a setup failure is a connect failure.
+//
 // An exchange is: begin_exchange(), append requests to requests() with one
 // expect() per request, then either run() alone or step() under a driver that
 // polls many connections, then read the replies. Any failure (see
@@ -17,6 +23,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,6 +32,8 @@
 #include "net/deadline.hpp"
 #include "net/read_buffer.hpp"
 #include "net/socket.hpp"
+#include "net/tls_context.hpp"
+#include "net/tls_stream.hpp"
 #include "net/value_sink.hpp"
 #include "protocol/reply.hpp"
 #include "protocol/request_buffer.hpp"
@@ -40,6 +49,16 @@ struct ConnectionOptions {
   std::chrono::nanoseconds call_timeout{0};
   std::size_t max_value_size = 64 * 1024 * 1024;
   bool tcp_nodelay = true;
+  // TLS on this connection iff set (shared by every connection of a client).
+  std::shared_ptr<const TlsContext> tls = {};
+  // How the connection proves who it is once connected: not at all, or
+  // memcached's ASCII authentication (-Y: a set whose data is "username
+  // password", answered STORED). Another scheme (SASL) is another value here
+  // and another branch of Connection::authenticate.
+  enum class Authentication : std::uint8_t { none, ascii };
+  Authentication authentication = Authentication::none;
+  std::string username = {};
+  std::string password = {};
 };
 
 class Connection {
@@ -53,9 +72,11 @@ class Connection {
   const Address& address() const noexcept { return address_; }
   bool is_open() const noexcept { return socket_.is_open(); }
   int fd() const noexcept { return socket_.fd(); }
+  bool uses_tls() const noexcept { return options_.tls != nullptr; }
 
-  // Connects unless open, before the earlier of `deadline` and the connect
-  // timeout. false iff it failed; failure() says why.
+  // Connects, shakes hands and authenticates unless open, before the earlier
+  // of `deadline` and the connect timeout. false iff it failed; failure()
+  // says why.
   bool ensure_open(Deadline deadline);
 
   // Clears the last exchange's requests, replies and failure.
@@ -82,7 +103,8 @@ class Connection {
 
   // For a driver polling many connections: the poll events this connection
   // waits for (0 when done), and one non-blocking step after poll reported
-  // `revents` for it.
+  // `revents` for it. A step reads until TLS holds no buffered bytes, so
+  // polling the descriptor never misses a record OpenSSL already took in.
   short wanted_events() const noexcept;
   Progress step(short revents);
 
@@ -141,8 +163,18 @@ class Connection {
 
   bool all_written() const noexcept { return written_ == requests_.size(); }
   bool all_replied() const noexcept { return next_expected_ == expected_.size(); }
+  // The setup steps of ensure_open after the TCP connect.
+  bool authenticate(Deadline deadline);
+  bool authenticate_ascii(Deadline deadline);
+  // Closes the socket (and drops the TLS session without a word to the server).
+  void close_transport() noexcept;
+  ssize_t receive_bytes(char* buffer, std::size_t size, bool may_block) noexcept;
+  // Turns a failed receive or send (0 or negative, see net::receive) into the
+  // connection's failure; returns false. -EAGAIN is not a failure.
+  bool fail_transfer(ssize_t result);
   bool write_some();
   bool read_some(bool may_block);
+  bool read_once(bool may_block);
   bool parse_available();
   // Starts receiving the value whose header starts `input` into the sink;
   // false iff the sink declined or the value is too small.
@@ -154,6 +186,7 @@ class Connection {
   Address address_;
   ConnectionOptions options_;
   Socket socket_;
+  std::unique_ptr<TlsStream> tls_;  // set iff open with TLS
   protocol::RequestBuffer requests_;
   ReadBuffer read_buffer_;
   std::vector<Expectation> expected_;

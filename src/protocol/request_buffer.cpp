@@ -19,6 +19,7 @@ void RequestBuffer::append_signed_decimal(std::int64_t value) {
 }
 
 void RequestBuffer::append_value(std::string_view value) {
+  value_spans_.push_back({size(), size() + value.size()});
   if (value.size() < kBorrowThreshold) {
     owned_.append(value);
     return;
@@ -71,6 +72,7 @@ void RequestBuffer::clear() noexcept {
   owned_.clear();
   borrowed_.clear();
   borrowed_size_ = 0;
+  value_spans_.clear();
 }
 
 void RequestBuffer::shrink(std::size_t retained_size) {
@@ -82,6 +84,9 @@ void RequestBuffer::shrink(std::size_t retained_size) {
   }
   if (borrowed_.capacity() * sizeof(Borrowed) > retained_size) {
     borrowed_.shrink_to_fit();
+  }
+  if (value_spans_.capacity() * sizeof(Span) > retained_size) {
+    value_spans_.shrink_to_fit();
   }
 }
 

@@ -40,6 +40,18 @@ class RequestBuffer {
   std::size_t segments_from(std::size_t offset, std::string_view* segments,
                             std::size_t max_segments) const noexcept;
 
+  // Where each value appended lies in the buffer, in order: its first byte
+  // and one past its last (the CRLF after it not included). A transport
+  // that cuts the stream into records (TLS) needs them: memcached reads a
+  // value's remaining bytes with a read of exactly their size, so a record
+  // that runs on past a value's CRLF would leave the rest unread in the
+  // server's TLS buffer (docs/security.md, "memcached's TLS reads").
+  struct Span {
+    std::size_t begin;
+    std::size_t end;
+  };
+  const std::vector<Span>& value_spans() const noexcept { return value_spans_; }
+
   void clear() noexcept;
   // Drops memory above `retained_size` so one huge request does not pin it.
   void shrink(std::size_t retained_size);
@@ -53,6 +65,7 @@ class RequestBuffer {
   std::string owned_;
   std::vector<Borrowed> borrowed_;
   std::size_t borrowed_size_ = 0;
+  std::vector<Span> value_spans_;
 };
 
 }  // namespace fastmc::protocol

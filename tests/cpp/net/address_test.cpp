@@ -109,4 +109,43 @@ TEST(AddressTest, HostsHoldOnlyHostCharacters) {
 }
 
 }  // namespace
+TEST(AddressTest, SchemesChooseTlsPerServer) {
+  EXPECT_EQ(parse_ok("cache:11211").transport, Address::Transport::client_default);
+  const Address tls = parse_ok("tls://cache.example.com:11212");
+  EXPECT_EQ(tls.transport, Address::Transport::tls);
+  EXPECT_EQ(tls.host, "cache.example.com");
+  EXPECT_EQ(tls.port, 11212);
+  EXPECT_EQ(tls.name(), "cache.example.com:11212");
+  const Address plain = parse_ok("tcp://[::1]:5:3 alias");
+  EXPECT_EQ(plain.transport, Address::Transport::plain);
+  EXPECT_EQ(plain.host, "::1");
+  EXPECT_EQ(plain.weight, 3u);
+  EXPECT_EQ(plain.alias, "alias");
+  EXPECT_EQ(parse_ok("tls:///run/mc.sock").kind, Address::Kind::unix_socket);
+  // A host called "tls" is still a host.
+  EXPECT_EQ(parse_ok("tls:11211").host, "tls");
+}
+
+TEST(AddressTest, CredentialsArePercentDecodedAndNeverNamed) {
+  const Address address = parse_ok("tls://al%69ce:p%40ss%3Aw%20rd@cache:1");
+  EXPECT_EQ(address.username, "alice");
+  EXPECT_EQ(address.password, "p@ss:w rd");
+  EXPECT_EQ(address.name(), "cache:1");
+  EXPECT_NE(address, parse_ok("tls://cache:1"));
+  EXPECT_EQ(parse_ok("tcp://u:p@ss@cache").password, "p@ss");  // the last @ ends them
+}
+
+TEST(AddressTest, SchemeErrorsHideTheCredentials) {
+  EXPECT_NE(parse_problem("http://cache:1").find("unknown scheme"), std::string::npos);
+  EXPECT_NE(parse_problem("tls://tls://cache").find("more than one scheme"), std::string::npos);
+  for (const char* text : {"tls://alice@cache:1", "tls://:secret@cache:1",
+                           "tls://alice:bad%zzsecret@cache:1", "tls://al%20ice:secret@cache:1"}) {
+    const std::string problem = parse_problem(text);
+    EXPECT_NE(problem.find("credentials must be user:password"), std::string::npos) << text;
+    EXPECT_EQ(problem.find("secret"), std::string::npos) << problem;
+  }
+  const std::string problem = parse_problem("tls://alice:secret@cache:notaport alias extra");
+  EXPECT_EQ(problem.find("secret"), std::string::npos) << problem;
+}
+
 }  // namespace fastmc::net
