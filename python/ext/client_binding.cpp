@@ -270,7 +270,10 @@ bool store(NativeClient& self, nb::handle key, nb::handle value, std::int64_t tt
   EncodedValue encoded;
   encode_value(key.ptr(), value.ptr(), self.codec, encoded,
                {.threshold = min_compress_len, .level = compress_level});
-  if (call != &Client::append && call != &Client::prepend && is_split(self, key_bytes, encoded)) {
+  // Only set splits, as libmc: chunks and an index cannot be stored on the
+  // condition add or replace puts on the key, so those send the whole value
+  // (and the server refuses it as too large).
+  if (call == &Client::set && is_split(self, key_bytes, encoded)) {
     return store_split(self, key_bytes, encoded, ttl);
   }
   const StoreOptions options{.ttl = ttl, .flags = encoded.flags};

@@ -155,6 +155,19 @@ def test_libmc_splits_large_values_into_chunks_readable_by_libmc(memcached):
         assert mc.get("large") is None
 
 
+def test_libmc_split_values_are_only_for_set(memcached):
+    # add and replace cannot put their condition on chunks and an index:
+    # like libmc they send the whole value, which the server refuses.
+    value = b"x" * 1_500_000
+    with fastmc.Client(memcached.address, value_scheme="libmc", split_values=True) as mc:
+        assert mc.set("large", b"old") is True
+        for call, key in ((mc.add, "large"), (mc.add, "absent"), (mc.replace, "large")):
+            with pytest.raises(fastmc.ValueTooLargeError):
+                call(key, value)
+        assert mc.get("large") == b"old"
+        assert mc.get("absent") is None
+
+
 def test_unknown_value_scheme_is_rejected(memcached):
     with pytest.raises(fastmc.InvalidArgumentError, match="unknown value_scheme"):
         fastmc.Client(memcached.address, value_scheme="nope")
