@@ -84,6 +84,13 @@ SCENARIOS = {
     "set_multi": lambda mc: (mc.set_multi({"a": 1, "b": "two"}), mc.get_multi(["a", "b"])),
     "set_multi_time": lambda mc: (mc.set_multi({"a": 1}, 100, False), mc.get("a")),
     "get_multi": lambda mc: (mc.set("a", 1), mc.get_multi(["a", "absent"])),
+    "multi_calls_without_keys": lambda mc: (
+        mc.get_multi([]),
+        mc.get_last_error(),
+        mc.set_multi({}),
+        mc.set_multi({}, return_failure=True),
+        mc.delete_multi([]),
+    ),
     "get_list": lambda mc: (mc.set("a", 1), mc.get_list(["a", "absent", "a"])),
     "delete_multi": lambda mc: (mc.set("a", 1), mc.delete_multi(["a", "absent"])),
     "delete_multi_failures": lambda mc: mc.delete_multi(["a", "absent"], return_failure=True),

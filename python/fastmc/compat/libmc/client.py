@@ -87,6 +87,31 @@ def _flush_every_server(client: Any) -> dict[str, bool]:
     return dict.fromkeys(_Native.servers.__get__(client), True)
 
 
+def _concatenate_multi(call: Any, doc: str) -> Any:
+    """libmc's append_multi or prepend_multi, over the native ``call``."""
+
+    def method(
+        self: Client,
+        keys: Iterable[str | bytes],
+        val: bytes,
+        exptime: int = 0,
+        compress: bool = False,
+        return_failure: bool = False,
+    ) -> Any:
+        return self._append_or_prepend_multi(call, keys, val, exptime, return_failure)
+
+    method.__doc__ = doc
+    return method
+
+
+def _require_bytes(val: object) -> None:
+    """libmc appends and prepends bytes only."""
+    if type(val) is not bytes:
+        raise TypeError(
+            f"Argument 'val' has incorrect type (expected bytes, got {type(val).__name__})"
+        )
+
+
 class Client(fastmc.Client):
     """Drop-in for ``libmc.Client(servers, do_split=True, comp_threshold=0,
     noreply=False, prefix=None, hash_fn=MC_HASH_MD5, failover=False,
@@ -210,6 +235,12 @@ class Client(fastmc.Client):
         self._errors.code = mc.CAUSE_CODES.get(error.cause or "", mc.MC_RETURN_MC_SERVER_ERR)
         return value
 
+    def _nothing_to_do(self, value: Any) -> Any:
+        """libmc answers a multi-key call with no key as a failure of the
+        servers (MC_RETURN_MC_SERVER_ERR): get_multi {}, the others False."""
+        self._errors.code = mc.MC_RETURN_MC_SERVER_ERR
+        return value
+
     def get_last_error(self) -> int:
         """The MC_RETURN_* code of this thread's last call on this client."""
         return getattr(self._errors, "code", mc.MC_RETURN_OK)
@@ -248,6 +279,8 @@ class Client(fastmc.Client):
     def get_multi(self, keys: Iterable[str | bytes]) -> dict[Any, Any]:
         """``{key: value}`` for the hits; bad keys and failed servers are left out."""
         keys = list(keys)
+        if not keys:
+            return self._nothing_to_do({})
         wire = [self._key(key) for key in keys] if self._rewrites_keys else keys
         try:
             found = _Native.get_many(self, wire)
@@ -361,26 +394,17 @@ class Client(fastmc.Client):
 
     def append(self, key: str | bytes, val: bytes, compress: bool = False) -> Any:
         """Appends bytes (libmc takes nothing else) to the stored value."""
-        if type(val) is not bytes:
-            raise TypeError(
-                f"Argument 'val' has incorrect type (expected bytes, got {type(val).__name__})"
-            )
+        _require_bytes(val)
         return self._store(_Native.append, key, val, 0, 0)
 
     def prepend(self, key: str | bytes, val: bytes, compress: bool = False) -> Any:
-        if type(val) is not bytes:
-            raise TypeError(
-                f"Argument 'val' has incorrect type (expected bytes, got {type(val).__name__})"
-            )
+        _require_bytes(val)
         return self._store(_Native.prepend, key, val, 0, 0)
 
     def _append_or_prepend_multi(
         self, call: Any, keys: Iterable[Any], val: bytes, exptime: int, return_failure: bool
     ) -> Any:
-        if type(val) is not bytes:
-            raise TypeError(
-                f"Argument 'val' has incorrect type (expected bytes, got {type(val).__name__})"
-            )
+        _require_bytes(val)
         if self._do_split and len(val) > _CHUNK_SIZE:
             return None  # libmc cannot append to a split value
         failed = []
@@ -398,25 +422,13 @@ class Client(fastmc.Client):
         self._errors.code = code
         return (not failed, failed) if return_failure else not failed
 
-    def append_multi(
-        self,
-        keys: Iterable[str | bytes],
-        val: bytes,
-        exptime: int = 0,
-        compress: bool = False,
-        return_failure: bool = False,
-    ) -> Any:
-        return self._append_or_prepend_multi(_Native.append, keys, val, exptime, return_failure)
-
-    def prepend_multi(
-        self,
-        keys: Iterable[str | bytes],
-        val: bytes,
-        exptime: int = 0,
-        compress: bool = False,
-        return_failure: bool = False,
-    ) -> Any:
-        return self._append_or_prepend_multi(_Native.prepend, keys, val, exptime, return_failure)
+    append_multi = _concatenate_multi(
+        _Native.append,
+        """Appends ``val`` to each key's value: True unless a server failed (a
+        missing key counts as done, as in libmc); None if ``val`` is too long
+        to append to a split value.""",
+    )
+    prepend_multi = _concatenate_multi(_Native.prepend, """As append_multi, prepending.""")
 
     def cas(self, key: str | bytes, val: Any, exptime: int, cas_unique: int) -> Any:
         """True if stored; False if the item changed since gets, is gone, or on a failure."""
@@ -442,6 +454,8 @@ class Client(fastmc.Client):
     ) -> Any:
         """True if every value was stored (with ``return_failure``, also the
         list of the keys that were not, as bytes on the wire)."""
+        if not dct:
+            return self._nothing_to_do((False, []) if return_failure else False)
         mapping = {self._key(k): v for k, v in dct.items()} if self._rewrites_keys else dct
         code = mc.MC_RETURN_OK
         try:
@@ -529,6 +543,8 @@ class Client(fastmc.Client):
         """True if every key is gone (missing keys count); with
         ``return_failure`` also the keys that may remain, as wire bytes."""
         wire = [self._key(key) for key in keys] if self._rewrites_keys else list(keys)
+        if not wire:
+            return self._nothing_to_do((False, []) if return_failure else False)
         code = mc.MC_RETURN_OK
         failed: list[Any] = []
         try:

@@ -61,6 +61,15 @@ def encode_value(val: object, comp_threshold: int) -> tuple[bytes | None, int]:
     return data, flags
 
 
+def _load(loads: object, data: bytes, what: str) -> object:
+    """``loads(data)``, or None (and a warning) when the bytes are corrupt, as libmc reads them."""
+    try:
+        return loads(data)  # type: ignore[operator]
+    except Exception as error:  # any failure: the value is corrupt
+        warnings.warn(f"[libmc] {what} failed, err type: {type(error)}", stacklevel=3)
+        return None
+
+
 def decode_value(val: bytes, flags: int) -> object:
     """The value libmc reads from ``val`` stored with ``flags``; None when it
     cannot be inflated, unmarshalled or unpickled (with a warning, as libmc)."""
@@ -79,15 +88,7 @@ def decode_value(val: bytes, flags: int) -> object:
     if flags & (_FLAG_INTEGER | _FLAG_LONG):
         return int(data.decode("ascii"))
     if flags & _FLAG_MARSHAL:
-        try:
-            return marshal.loads(data)
-        except Exception as error:
-            warnings.warn(f"[libmc] unmarshal failed, err type: {type(error)}", stacklevel=2)
-            return None
+        return _load(marshal.loads, data, "unmarshal")
     if flags & _FLAG_PICKLE:
-        try:
-            return pickle.loads(data)
-        except Exception as error:
-            warnings.warn(f"[libmc] unpickle failed, err type: {type(error)}", stacklevel=2)
-            return None
+        return _load(pickle.loads, data, "unpickle")
     return data
