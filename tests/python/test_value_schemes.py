@@ -168,6 +168,23 @@ def test_libmc_split_values_are_only_for_set(memcached):
         assert mc.get("absent") is None
 
 
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_client_free_encoding_is_what_the_client_stores(memcached, scheme):
+    from fastmc import _native
+
+    with scheme_client(memcached, scheme, compressed=True) as mc:
+        for case, value in {**CASES, "none": None}.items():
+            if value is None and scheme == "pymemcache_default":
+                continue  # pymemcache without a serde refuses None
+            assert mc.set(case, value) is True, case
+            threshold = THRESHOLDS.get(scheme, 0)
+            assert _native.encode_value(value, scheme, threshold) == mc.get_raw(case), case
+            data, flags = mc.get_raw(case)
+            assert _native.decode_value(data, flags, scheme) == mc.get(case), case
+    with pytest.raises(fastmc.InvalidArgumentError, match="unknown value_scheme"):
+        _native.encode_value(1, "nope")
+
+
 def test_unknown_value_scheme_is_rejected(memcached):
     with pytest.raises(fastmc.InvalidArgumentError, match="unknown value_scheme"):
         fastmc.Client(memcached.address, value_scheme="nope")

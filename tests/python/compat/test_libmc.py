@@ -114,6 +114,12 @@ SCENARIOS = {
     ),
     "unicode_key": lambda mc: (mc.set("ключ", 1), mc.get("ключ")),
     "none_value": lambda mc: (mc.set("k", None), mc.get_raw("k"), mc.get("k")),
+    "none_value_conditional": lambda mc: (
+        mc.add("k", None),
+        mc.replace("k", None),
+        mc.cas("k", None, 0, mc.gets("k")[1]),
+        mc.get_raw("k"),
+    ),
     "unserialisable_value": lambda mc: mc.set("k", lambda: 1),
     "too_large_unsplit": lambda mc: mc.set("k", b"x" * 11_000_000),
     "negative_ttl": lambda mc: (mc.set("k", 1, -1), mc.get("k")),
@@ -214,9 +220,14 @@ def test_failover_moves_a_dead_servers_keys_as_libmc_does(memcached_cluster):
         assert all(client.set(key, 2) for key in lost)
     for key in lost:
         assert peer_client.get(key) == ours.get(key) == 2
-    unfailed = libmc.Client(addresses)
-    unfailed.get(lost[0])
-    assert unfailed.set(lost[0], 3) is False
+        assert ours.get_realtime_host_by_key(key) == peer_client.get_realtime_host_by_key(key)
+        assert ours.get_realtime_host_by_key(key) != addresses[0]
+        assert ours.get_host_by_key(key) == peer_client.get_host_by_key(key) == addresses[0]
+    unfailed, peer_unfailed = libmc.Client(addresses), peer.Client(addresses)
+    for client in (unfailed, peer_unfailed):
+        client.get(lost[0])
+        assert client.set(lost[0], 3) is False
+        assert client.get_realtime_host_by_key(lost[0]) is None
 
 
 def test_noreply_storage_reports_success_as_libmc(memcached):

@@ -138,6 +138,9 @@ def test_encode_value_and_decode_value_match_libmcs(comp_threshold):
         assert libmc.decode_value(data, flags) == peer_decode_value(data, flags)
     with pytest.raises(TypeError):
         libmc.decode_value("text", 0)
+    for decode in (libmc.decode_value, peer_decode_value):
+        with pytest.raises(ValueError):
+            decode(b"not a number", 2)
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ error is kept per thread, so each thread reads its own.
 
 from __future__ import annotations
 
+import codecs
 import pickle
 import re
 import threading
@@ -36,8 +37,6 @@ _MISS = object()
 # libmc's split values (value/value_splitter.hpp does the same in C++ for
 # values stored through the client; get_raw/set_raw handle them here).
 _CHUNKED = 1 << 12
-_FLAG_MARSHAL = 1 << 5
-_MARSHALLED_NONE = b"N"
 _CHUNK_SIZE = 1_000_000
 _MAX_CHUNKS = 10
 _MAX_SPLIT_KEY = 200
@@ -150,10 +149,7 @@ class Client(fastmc.Client):
         if isinstance(prefix, str):
             prefix = prefix.encode(encoding)
         self._prefix_bytes: bytes = prefix or b""
-        self._rewrites_keys = bool(self._prefix_bytes) or encoding.replace("-", "").lower() not in (
-            "utf8",
-            "utf_8",
-        )
+        self._rewrites_keys = bool(self._prefix_bytes) or codecs.lookup(encoding).name != "utf-8"
         self._options: dict[str, Any] = {
             "protocol": "text",
             "distribution": "libmc",
@@ -361,16 +357,11 @@ class Client(fastmc.Client):
             except _ENCODE_ERRORS as error:
                 if isinstance(error, errors.Error) or not isinstance(time, int):
                     raise
-                if val is not None or call is not _Native.set:
-                    warnings.warn(
-                        f"[libmc] encode value failed, err type: {type(error)}, "
-                        f"val type: {type(val)}",
-                        stacklevel=3,
-                    )
-                    return None
-                # The native binding refuses None as a value; libmc stores it
-                # marshalled (b"N", flags 32).
-                stored = _Native.set_raw(self, key, _MARSHALLED_NONE, _FLAG_MARSHAL, time)
+                warnings.warn(
+                    f"[libmc] encode value failed, err type: {type(error)}, val type: {type(val)}",
+                    stacklevel=3,
+                )
+                return None
         except errors.Error as error:
             # libmc's set splits any value it can; one it cannot (over 10
             # chunks, or a key over 200 bytes) is refused before sending:
@@ -665,10 +656,10 @@ class Client(fastmc.Client):
         return self._hosts.get(name, name)
 
     def get_realtime_host_by_key(self, key: str | bytes) -> str | None:
-        """The server that holds ``key``. libmc accounts for a server it has
-        marked down here; the native client does not expose its live routing
-        yet, so this is get_host_by_key (docs/migration/libmc.md)."""
-        return self.get_host_by_key(key)
+        """The server a call sends ``key`` to now: its own while it is up,
+        the next live one with failover, None when the call would fail."""
+        name = _Native.server_for_key(self, self._key(key), True)
+        return None if name is None else self._hosts.get(name, name)
 
     def update_servers(self, servers: list[str]) -> bool:
         """Replaces the servers, keeping their number and aliases (libmc's
