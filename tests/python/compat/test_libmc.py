@@ -127,6 +127,13 @@ SCENARIOS = {
     "compress_keyword": lambda mc: (mc.set("k", b"a" * 500, compress=False), mc.get_raw("k")),
     "set_raw": lambda mc: (mc.set_raw("k", b"12", 0, 2), mc.get("k"), mc.get_raw("k")),
     "set_raw_bad_zlib_reads_none": lambda mc: (mc.set_raw("k", b"abc", 0, 16), mc.get("k")),
+    "corrupt_pickle_reads_none": lambda mc: (
+        mc.set_raw("k", b"garbage", 0, 1),
+        mc.set("a", 1),
+        mc.get("k"),
+        mc.get_multi(["k", "a"]),
+    ),
+    "corrupt_marshal_reads_none": lambda mc: (mc.set_raw("k", b"\xff", 0, 32), mc.get("k")),
     "quit": lambda mc: (mc.set("k", 1), mc.quit(), mc.get("k")),
     "flush_all_disabled": lambda mc: mc.flush_all(),
     "flush_all": lambda mc: (mc.set("k", 1), mc.toggle_flush_all_feature(True), mc.get("k")),
