@@ -520,6 +520,41 @@ def make_fastmc(**options: Any) -> Callable[[list[str]], Methods]:
     return make
 
 
+def make_compat_pylibmc() -> Callable[[list[str]], Methods]:
+    def make(addresses: list[str]) -> Methods:
+        from fastmc.compat import pylibmc
+
+        mc = pylibmc.Client(addresses, binary=False)
+        return Methods(
+            mc.get, mc.set, mc.delete, mc.incr, mc.get_multi, mc.set_multi, [], mc.disconnect_all
+        )
+
+    return make
+
+
+def make_compat_pymemcache() -> Callable[[list[str]], Methods]:
+    def make(addresses: list[str]) -> Methods:
+        from fastmc.compat.pymemcache.client.base import Client
+
+        (address,) = addresses
+        mc = Client(_host_port(address), default_noreply=False)
+        return Methods(mc.get, mc.set, mc.delete, mc.incr, mc.get_many, mc.set_many, [], mc.close)
+
+    return make
+
+
+def make_compat_libmc() -> Callable[[list[str]], Methods]:
+    def make(addresses: list[str]) -> Methods:
+        from fastmc.compat import libmc
+
+        mc = libmc.Client(addresses, comp_threshold=0, noreply=False)
+        return Methods(
+            mc.get, mc.set, mc.delete, mc.incr, mc.get_multi, mc.set_multi, True, mc.quit
+        )
+
+    return make
+
+
 def make_pylibmc(behaviors: dict[str, Any]) -> Callable[[list[str]], Methods]:
     def make(addresses: list[str]) -> Methods:
         import pylibmc
@@ -595,6 +630,30 @@ CLIENTS = [
         "fastmc",
         "fastmc.Client([server]) (defaults: tcp_nodelay on)",
         make_fastmc(),
+        is_peer=False,
+    ),
+    # The compat modules, each configured as the peer it replaces is below;
+    # "Compat modules" in the report holds each against native fastmc and
+    # against that peer.
+    ClientSpec(
+        "compat-pylibmc",
+        "fastmc",
+        "fastmc.compat.pylibmc.Client([server], binary=False)",
+        make_compat_pylibmc(),
+        is_peer=False,
+    ),
+    ClientSpec(
+        "compat-pymemcache",
+        "fastmc",
+        "fastmc.compat.pymemcache.client.base.Client(server, default_noreply=False)",
+        make_compat_pymemcache(),
+        is_peer=False,
+    ),
+    ClientSpec(
+        "compat-libmc",
+        "fastmc",
+        "fastmc.compat.libmc.Client([server], comp_threshold=0, noreply=False)",
+        make_compat_libmc(),
         is_peer=False,
     ),
     ClientSpec(
@@ -708,6 +767,13 @@ SAME_PLACEMENT = [
     ("fastmc-ketama", "pylibmc-ketama-nodelay"),
     ("fastmc-libmc", "libmc"),
 ]
+# Each compat module and the peer client it replaces (configured alike).
+COMPAT_PEERS = {
+    "compat-pylibmc": "pylibmc",
+    "compat-pymemcache": "pymemcache",
+    "compat-libmc": "libmc",
+}
+COMPAT_SLACK = 0.05  # a compat module may be at most 5% slower than native fastmc
 CLIENT_NAMES = [spec.name for spec in CLIENTS]
 CLUSTER_CLIENT_NAMES = [spec.name for spec in CLUSTER_CLIENTS]
 
@@ -1902,6 +1968,59 @@ def render_report(
     if has_fastmc:
         met = verdicts.count("met")
         out += [f"Targets met: {met} of {sum(v in ('met', 'NOT MET') for v in verdicts)}.", ""]
+
+    compat = [name for name in COMPAT_PEERS if name in names]
+    if compat and "fastmc" in names:
+        out += [
+            "## Compat modules against native fastmc and against the peer they replace",
+            "",
+            f"Native / compat is fastmc's µs over the module's (>= {1 - COMPAT_SLACK:.2f} is "
+            f"within {COMPAT_SLACK:.0%}); compat / peer is the module's throughput over its "
+            "peer's (> 1: the module is faster).",
+            "",
+        ]
+        rows = []
+        for workload, row in summary.items():
+            native = row.get("fastmc")
+            for name in compat:
+                item, peer = row.get(name), row.get(COMPAT_PEERS[name])
+                if item is None or native is None:
+                    continue
+                to_native = speedup(item.median, native.median)
+                to_peer = None if peer is None else speedup(item.median, peer.median)
+                verdict = (
+                    "met"
+                    if to_native >= 1 - COMPAT_SLACK and (to_peer is None or to_peer > 1)
+                    else "NOT MET"
+                )
+                rows.append(
+                    [
+                        workload,
+                        name,
+                        f"{native.median:.2f}",
+                        f"{item.median:.2f}",
+                        "-" if peer is None else f"{peer.median:.2f}",
+                        f"{to_native:.2f}",
+                        "-" if to_peer is None else f"{to_peer:.2f}x",
+                        verdict,
+                    ]
+                )
+        out += [
+            table(
+                [
+                    "workload",
+                    "module",
+                    "fastmc µs",
+                    "module µs",
+                    "peer µs",
+                    "native / compat",
+                    "compat / peer",
+                    "verdict",
+                ],
+                rows,
+            ),
+            "",
+        ]
 
     pylibmc = "pylibmc-ketama" if cluster else "pylibmc"
     if pylibmc in names and f"{pylibmc}-nodelay" in names:

@@ -15,7 +15,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$PWD
 PYTHON=${PYTHON:-python3}
 FUZZ_SECONDS=${FUZZ_SECONDS:-20}
-all_steps=(format layers release examples asan tsan fuzz python)
+all_steps=(format layers release examples asan tsan fuzz python python-asan)
 
 # Two cores: two compile jobs, two test processes.
 export CMAKE_BUILD_PARALLEL_LEVEL=2 CTEST_PARALLEL_LEVEL=2
@@ -225,6 +225,25 @@ step_python() {
   return "$status"
 }
 
+step_python-asan() {
+  # The extension built with ASan+UBSan (Debug), installed into a scratch
+  # target dir that shadows the regular install, and the Python tests run
+  # against it with the sanitizer runtimes preloaded (CPython itself is not
+  # instrumented). Leak detection is off here: the interpreter keeps objects
+  # until exit by design; leaks are LeakSanitizer's job in the asan step.
+  local target=build/python-asan-package
+  rm -rf build/python-asan "$target"
+  "$PYTHON" -m pip install -q --no-build-isolation --no-deps --target "$target" \
+    --config-settings=build-dir=build/python-asan \
+    --config-settings=cmake.define.FASTMC_SANITIZE=address,undefined \
+    --config-settings=cmake.build-type=Debug .
+  local preload
+  preload="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
+  PYTHONPATH="$root/$target" LD_PRELOAD="$preload" \
+    ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    "$PYTHON" -m pytest -p no:cacheprovider tests/python tests/faults
+}
+
 step_tidy() {
   # Uses the release build's compile_commands.json; configures it if needed.
   [[ -f build/release/compile_commands.json ]] || cmake --preset release --log-level=WARNING
@@ -241,6 +260,7 @@ declare -A titles=(
   [tsan]="tsan: ThreadSanitizer build; ctest"
   [fuzz]="fuzz: libFuzzer smoke run over fuzz/corpus"
   [python]="python: pip install . ; pytest (tests/python, tests/faults)"
+  [python-asan]="python-asan: the extension under ASan+UBSan (Debug); pytest"
   [tidy]="tidy: clang-tidy over src/ and python/ext"
 )
 for step in "${steps[@]}"; do

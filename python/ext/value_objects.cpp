@@ -317,7 +317,17 @@ nb::object decode_peer_value(PyObject* key, const ItemView& item, const ValueCod
       nb::object number = integer_object(key, item, data, codec);
       return nb::borrow(PyObject_IsTrue(number.ptr()) ? Py_True : Py_False);
     }
-    case StoredKind::pickle: return pickle_loads()(bytes_object(data));
+    case StoredKind::pickle:
+      if (codec.scheme->unpickle_failure_reads_none) {
+        PyObject* loaded = PyObject_CallOneArg(pickle_loads().ptr(), bytes_object(data).ptr());
+        if (loaded == nullptr) {
+          if (!PyErr_ExceptionMatches(PyExc_Exception)) throw nb::python_error();
+          PyErr_Clear();
+          return nb::none();
+        }
+        return nb::steal(loaded);
+      }
+      return pickle_loads()(bytes_object(data));
     case StoredKind::marshal: return marshal_loads()(bytes_object(data));
   }
   raise_decode_error(key, item, codec, "unknown kind");

@@ -99,6 +99,7 @@ constexpr FlagsScheme kPymemcache{
     .order = {K::text, K::integer, K::long_integer, K::pickle},
     .order_count = 4,
     .unknown_is_bytes = true,
+    .unpickle_failure_reads_none = true,
 };
 
 // pymemcache 4.0 Client without a serde: str(value).encode(encoding), flags

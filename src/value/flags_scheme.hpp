@@ -110,6 +110,9 @@ struct FlagsScheme {
   // A compressed value that does not inflate reads as None (libmc) rather
   // than as an error (the others).
   bool inflate_failure_reads_none = false;
+  // A pickle that does not load reads as None (pymemcache's
+  // python_memcache_deserializer) rather than raising.
+  bool unpickle_failure_reads_none = false;
 };
 
 // The scheme of `peer`.

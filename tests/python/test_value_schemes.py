@@ -141,6 +141,15 @@ def test_a_corrupt_compressed_value_is_a_decode_error_not_garbage(memcached):
         assert mc.get_many(["missing"]) == {}
 
 
+def test_an_unloadable_pickle_reads_as_none_only_under_pymemcache(memcached):
+    with scheme_client(memcached, "pymemcache") as mc:
+        mc.set_raw("bad", b"\x80not a pickle", 1)
+        assert mc.get("bad") is None
+        assert mc.get_many(["bad"]) == {"bad": None}
+    with scheme_client(memcached, "python_memcached") as mc, pytest.raises(ValueError):
+        mc.get("bad")
+
+
 def test_libmc_splits_large_values_into_chunks_readable_by_libmc(memcached):
     value = bytes(i % 251 for i in range(2_500_000))
     with fastmc.Client(memcached.address, value_scheme="libmc", split_values=True) as mc:

@@ -1,0 +1,2 @@
+# SPDX-License-Identifier: MIT
+"""pymemcache.test for fastmc: the testing utilities pymemcache makes public."""
