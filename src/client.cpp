@@ -360,7 +360,17 @@ Error reply_error(const engine::Server& server, const protocol::Reply& reply) {
       text = "SERVER_ERROR ";
       break;
     case ReplyStatus::client_error: text = "CLIENT_ERROR "; break;
-    case ReplyStatus::error: text = "ERROR (the server does not know the command)"; break;
+    case ReplyStatus::error:
+      // A bare ERROR is an unknown command; memcached also says "ERROR Too
+      // many open connections" on a connection it accepted past its -c limit
+      // and then closes: the server's refusal, not the request's fault.
+      if (reply.data.empty()) {
+        text = "ERROR (the server does not know the command)";
+      } else {
+        if (reply.data.starts_with("Too many open connections")) code = Errc::server_error;
+        text = "ERROR ";
+      }
+      break;
     default:
       text = "unexpected reply ";
       text += protocol::name_of(reply.status);

@@ -170,6 +170,11 @@ ssize_t receive(int fd, char* buffer, std::size_t size, bool may_block) noexcept
   for (;;) {
     const ssize_t received = ::recv(fd, buffer, size, may_block ? 0 : MSG_DONTWAIT);
     if (received >= 0) return received;
+    // A blocking recv() restarted after a signal would wait its whole
+    // SO_RCVTIMEO again, so a signal every few milliseconds (a profiler, an
+    // alarm) would keep the call alive forever: say "nothing yet" and let the
+    // caller look at its deadline.
+    if (errno == EINTR && may_block) return -EAGAIN;
     if (errno != EINTR) return errno == EWOULDBLOCK ? -EAGAIN : -errno;
   }
 }

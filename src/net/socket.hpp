@@ -68,7 +68,9 @@ ConnectOutcome connect_socket(const Address& address, Deadline deadline,
 ssize_t send_segments(int fd, const std::string_view* segments, std::size_t count) noexcept;
 
 // recv() into `buffer`; blocks up to SO_RCVTIMEO iff `may_block`. Returns
-// bytes received (0 at EOF), or -errno (-EAGAIN when nothing arrived).
+// bytes received (0 at EOF), or -errno (-EAGAIN when nothing arrived, or
+// when a signal interrupted the blocking wait: never restarted, so the
+// caller's deadline holds).
 ssize_t receive(int fd, char* buffer, std::size_t size, bool may_block) noexcept;
 
 // Waits until `fd` has one of `events` (POLLIN/POLLOUT) or the deadline
