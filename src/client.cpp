@@ -803,6 +803,16 @@ Result<std::string> Client::server_for_key(std::string_view key) const {
   return engine->server(engine->server_index_for(key)).name();
 }
 
+Result<std::optional<std::string>> Client::live_server_for_key(std::string_view key) const {
+  const std::shared_ptr<const Engine> engine = state_->engine();
+  const WireKey wire(*engine, key);
+  key = wire.view();
+  if (auto error = check_key(*engine, key)) return std::move(*error);
+  const std::optional<std::size_t> index = engine->route(key, engine::ServerHealth::Clock::now());
+  if (!index) return std::optional<std::string>();
+  return std::optional<std::string>(engine->server(*index).name());
+}
+
 void Client::close() {
   const std::shared_ptr<const Engine> engine = state_->engine();
   for (std::size_t i = 0; i < engine->server_count(); ++i) engine->server(i).pool().close_idle();

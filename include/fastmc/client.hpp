@@ -220,6 +220,11 @@ class Client {
   // The server that holds `key` under the configured distribution (libmc's
   // get_host_by_key), or an invalid_key error. Needs no I/O.
   Result<std::string> server_for_key(std::string_view key) const;
+  // The server a call would send `key` to now: its own while it admits
+  // calls, else where dead_server_policy sends it (libmc's
+  // get_realtime_host_by_key); nullopt when the call would fail fast. Needs
+  // no I/O.
+  Result<std::optional<std::string>> live_server_for_key(std::string_view key) const;
 
  private:
   std::unique_ptr<detail::ClientState> state_;

@@ -271,7 +271,10 @@ bool store(NativeClient& self, nb::handle key, nb::handle value, std::int64_t tt
   EncodedValue encoded;
   encode_value(key.ptr(), value.ptr(), self.codec, encoded,
                {.threshold = min_compress_len, .level = compress_level});
-  if (call != &Client::append && call != &Client::prepend && is_split(self, key_bytes, encoded)) {
+  // Only set splits, as libmc: chunks and an index cannot be stored on the
+  // condition add or replace puts on the key, so those send the whole value
+  // (and the server refuses it as too large).
+  if (call == &Client::set && is_split(self, key_bytes, encoded)) {
     return store_split(self, key_bytes, encoded, ttl);
   }
   const StoreOptions options{.ttl = ttl, .flags = encoded.flags};
@@ -376,6 +379,9 @@ bool set_raw(NativeClient& self, nb::handle key, nb::bytes value, std::uint32_t 
       without_gil([&] { return self.client.set(key_bytes, bytes, {.ttl = ttl, .flags = flags}); });
   return value_or_raise(self, stored);
 }
+
+// The constructor's default max_value_size (also what a client-free decode may inflate to).
+constexpr std::size_t kDefaultMaxValueSize = 64 * 1024 * 1024;
 
 // The codec for a `value_scheme` name and the compression settings, each
 // scheme with its peer's compression rule (value/compression.hpp).
@@ -532,7 +538,7 @@ void def_with_client_options(nb::class_<NativeClient>& client, const char* name,
                              Function* function) {
   client.def(
       name, function, "servers"_a, "timeout"_a = 1.0, "connect_timeout"_a = 1.0,
-      "serde"_a = nb::none(), "max_value_size"_a = 64 * 1024 * 1024,
+      "serde"_a = nb::none(), "max_value_size"_a = kDefaultMaxValueSize,
       "max_connections_per_server"_a = 0, "max_idle_connections_per_server"_a = 8,
       "tcp_nodelay"_a = true, "allow_non_ascii_keys"_a = true, "protocol"_a = "meta",
       "distribution"_a = "modula", "hash"_a = "", "failure_limit"_a = 2, "retry_timeout"_a = 1.0,
@@ -546,9 +552,33 @@ void def_with_client_options(nb::class_<NativeClient>& client, const char* name,
       "tls_min_version"_a = "1.2", "tls_ciphers"_a = "", "tls_context"_a = nb::none());
 }
 
+// A value as `value_scheme` stores it, and back, with no client and no I/O
+// (libmc's module functions encode_value and decode_value).
+nb::tuple encode_with_scheme(nb::handle value, const std::string& value_scheme,
+                             long long compress_threshold) {
+  const ValueCodec codec = make_codec(value_scheme, nb::none(), compress_threshold, -1,
+                                      std::nullopt, false, nb::none(), kDefaultMaxValueSize);
+  EncodedValue encoded;
+  encode_value(Py_None, value.ptr(), codec, encoded);
+  return nb::make_tuple(nb::bytes(encoded.bytes.data(), encoded.bytes.size()), encoded.flags);
+}
+
+nb::object decode_with_scheme(nb::bytes data, std::uint32_t flags,
+                              const std::string& value_scheme) {
+  const ValueCodec codec = make_codec(value_scheme, nb::none(), 0, -1, std::nullopt, false,
+                                      nb::none(), kDefaultMaxValueSize);
+  const ItemView item{.key = {}, .value = {data.c_str(), data.size()}, .flags = flags, .cas = 0};
+  return decode_value(Py_None, item, codec);
+}
+
 }  // namespace
 
 void register_client(nb::module_& module) {
+  module.def("encode_value", &encode_with_scheme, "value"_a.none(), "value_scheme"_a,
+             "compress_threshold"_a = 0,
+             "(bytes, flags) as the client stores `value` under `value_scheme`; no I/O.");
+  module.def("decode_value", &decode_with_scheme, "data"_a, "flags"_a, "value_scheme"_a,
+             "The value the client reads from `data` stored with `flags`; no I/O.");
   nb::class_<NativeClient> client(
       module, "Client", "The native memcached client; use fastmc.Client, which derives from it.");
   def_with_client_options(client, "__init__", &construct_client);
@@ -575,11 +605,19 @@ void register_client(nb::module_& module) {
           "servers"_a)
       .def(
           "server_for_key",
-          [](NativeClient& self, nb::handle key) {
-            Result<std::string> server = self.client.server_for_key(key_view(key.ptr()));
-            return value_or_raise(self, server);
+          [](NativeClient& self, nb::handle key, bool live) -> nb::object {
+            const std::string_view view = key_view(key.ptr());
+            if (live) {
+              Result<std::optional<std::string>> server = self.client.live_server_for_key(view);
+              const std::optional<std::string>& name = value_or_raise(self, server);
+              if (!name) return nb::none();
+              return nb::str(name->c_str(), name->size());
+            }
+            Result<std::string> server = self.client.server_for_key(view);
+            const std::string& name = value_or_raise(self, server);
+            return nb::str(name.c_str(), name.size());
           },
-          "key"_a)
+          "key"_a, "live"_a = false)
       .def(
           "get",
           [](NativeClient& self, nb::handle key, nb::handle default_value) {

@@ -290,6 +290,36 @@ TEST(ClientTest, AKilledServerIsAConnectionErrorAndARestartRecovers) {
   EXPECT_TRUE(ok(mc.set("k", "again")));
 }
 
+TEST(ClientTest, LiveServerForKeyFollowsTheDeadServerPolicy) {
+  testing::MemcachedProcess first({.tcp = true});
+  testing::MemcachedProcess second({.tcp = true});
+  const std::vector<std::string> servers = {first.address(), second.address()};
+  Client failover({.servers = servers,
+                   .distribution = "libmc",
+                   .timeout = 500ms,
+                   .failure_limit = 1,
+                   .retry_timeout = 60s,
+                   .dead_server_policy = "failover"});
+  Client strict({.servers = servers,
+                 .distribution = "libmc",
+                 .timeout = 500ms,
+                 .failure_limit = 1,
+                 .retry_timeout = 60s});
+  std::string key;
+  for (int i = 0; key.empty(); ++i) {
+    const std::string candidate = "key" + std::to_string(i);
+    if (ok(failover.server_for_key(candidate)) == first.address()) key = candidate;
+  }
+  EXPECT_EQ(ok(failover.live_server_for_key(key)), std::optional<std::string>(first.address()));
+  first.kill();
+  EXPECT_FALSE(failover.get(key));  // the failure that takes the server down
+  EXPECT_FALSE(strict.get(key));
+  EXPECT_EQ(ok(failover.live_server_for_key(key)), std::optional<std::string>(second.address()));
+  EXPECT_EQ(ok(strict.live_server_for_key(key)), std::nullopt);
+  EXPECT_EQ(ok(strict.server_for_key(key)), first.address());  // the placement is unchanged
+  EXPECT_EQ(strict.live_server_for_key("bad key").error().code, Errc::invalid_key);
+}
+
 TEST(ClientTest, TheFirstReadAfterARestartSucceedsOnAFreshConnection) {
   testing::MemcachedProcess server({.tcp = true});
   Client mc = client_for(server);

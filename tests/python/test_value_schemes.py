@@ -164,6 +164,36 @@ def test_libmc_splits_large_values_into_chunks_readable_by_libmc(memcached):
         assert mc.get("large") is None
 
 
+def test_libmc_split_values_are_only_for_set(memcached):
+    # add and replace cannot put their condition on chunks and an index:
+    # like libmc they send the whole value, which the server refuses.
+    value = b"x" * 1_500_000
+    with fastmc.Client(memcached.address, value_scheme="libmc", split_values=True) as mc:
+        assert mc.set("large", b"old") is True
+        for call, key in ((mc.add, "large"), (mc.add, "absent"), (mc.replace, "large")):
+            with pytest.raises(fastmc.ValueTooLargeError):
+                call(key, value)
+        assert mc.get("large") == b"old"
+        assert mc.get("absent") is None
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_client_free_encoding_is_what_the_client_stores(memcached, scheme):
+    from fastmc import _native
+
+    with scheme_client(memcached, scheme, compressed=True) as mc:
+        for case, value in {**CASES, "none": None}.items():
+            if value is None and scheme == "pymemcache_default":
+                continue  # pymemcache without a serde refuses None
+            assert mc.set(case, value) is True, case
+            threshold = THRESHOLDS.get(scheme, 0)
+            assert _native.encode_value(value, scheme, threshold) == mc.get_raw(case), case
+            data, flags = mc.get_raw(case)
+            assert _native.decode_value(data, flags, scheme) == mc.get(case), case
+    with pytest.raises(fastmc.InvalidArgumentError, match="unknown value_scheme"):
+        _native.encode_value(1, "nope")
+
+
 def test_unknown_value_scheme_is_rejected(memcached):
     with pytest.raises(fastmc.InvalidArgumentError, match="unknown value_scheme"):
         fastmc.Client(memcached.address, value_scheme="nope")
