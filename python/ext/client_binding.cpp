@@ -217,7 +217,7 @@ void register_client(nb::module_& module) {
              std::string distribution, std::string hash, std::uint32_t failure_limit,
              double retry_timeout, double dead_timeout, std::string dead_server_policy,
              bool miss_on_error, std::string configuration_endpoint, double discovery_interval,
-             bool discovery_use_ip) {
+             bool discovery_use_ip, std::string username, std::string password) {
             ClientOptions options{
                 .servers = std::move(servers),
                 .configuration_endpoint = std::move(configuration_endpoint),
@@ -238,6 +238,8 @@ void register_client(nb::module_& module) {
                 .dead_server_policy = std::move(dead_server_policy),
                 .miss_on_error = miss_on_error,
                 .protocol = std::move(protocol),
+                .username = std::move(username),
+                .password = std::move(password),
             };
             // With a configuration endpoint, construction asks it for the servers.
             Client client = without_gil([&] { return Client(std::move(options)); });
@@ -250,7 +252,7 @@ void register_client(nb::module_& module) {
           "hash"_a = "", "failure_limit"_a = 2, "retry_timeout"_a = 1.0, "dead_timeout"_a = 0.0,
           "dead_server_policy"_a = "error", "miss_on_error"_a = false,
           "configuration_endpoint"_a = "", "discovery_interval"_a = 60.0,
-          "discovery_use_ip"_a = true)
+          "discovery_use_ip"_a = true, "username"_a = "", "password"_a = "")
       .def_rw("serde", &NativeClient::serde)
       .def_prop_ro("servers", [](NativeClient& self) { return self.client.servers(); })
       .def_prop_ro("discovered_config_version",

@@ -19,6 +19,7 @@ std::string_view name_of(ConnectionFailure failure) noexcept {
     case ConnectionFailure::trailing_data: return "trailing_data";
     case ConnectionFailure::value_too_large: return "value_too_large";
     case ConnectionFailure::abandoned: return "abandoned";
+    case ConnectionFailure::auth_failed: return "auth_failed";
   }
   return "unknown";
 }

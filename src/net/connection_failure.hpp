@@ -25,6 +25,7 @@ enum class ConnectionFailure : std::uint8_t {
   trailing_data,     // bytes arrived that no request asked for
   value_too_large,   // a VALUE bigger than the client's max_value_size
   abandoned,         // the caller gave up mid-exchange (e.g. interrupted)
+  auth_failed,       // the server refused the credentials (SASL), or wants some
 };
 
 std::string_view name_of(ConnectionFailure failure) noexcept;

@@ -12,6 +12,7 @@ enum class Shape : std::uint8_t {
   item,          // get, gat: 4 bytes of flags, no key, the value
   keyed_item,    // getk, gatk: 4 bytes of flags, the key, the value
   empty,         // nothing after the header
+  touch,         // touch: nothing, or (memcached 1.6.18) the item's 4 bytes of flags
   number,        // incr, decr: an 8-byte value
   text,          // version, SASL: a value only
   statistic,     // stat: a key and a value, or neither (the end)
@@ -49,7 +50,7 @@ Outcome success_of(BinaryOpcode opcode) noexcept {
     case BinaryOpcode::decrement:
     case BinaryOpcode::increment_quiet:
     case BinaryOpcode::decrement_quiet: return {Shape::number, ReplyStatus::number};
-    case BinaryOpcode::touch: return {Shape::empty, ReplyStatus::touched};
+    case BinaryOpcode::touch: return {Shape::touch, ReplyStatus::touched};
     case BinaryOpcode::quit:
     case BinaryOpcode::quit_quiet:
     case BinaryOpcode::flush:
@@ -98,6 +99,12 @@ std::string_view shape_problem(Shape shape, const BinaryHeader& header,
       return {};
     case Shape::empty:
       if (header.body_size != 0) return "binary reply with an unexpected body";
+      return {};
+    case Shape::touch:
+      if ((header.extras_size != 0 && header.extras_size != 4) || header.key_size != 0 ||
+          value_size != 0) {
+        return "binary touch reply with a key, a value or extras other than flags";
+      }
       return {};
     case Shape::number:
       if (header.extras_size != 0 || header.key_size != 0 || value_size != 8) {
@@ -182,9 +189,14 @@ ParseResult parse_binary_reply(std::string_view input, std::size_t max_value_siz
       if (!complete) return ParseResult::need_more(total);
       break;
     case Shape::empty:
-      reply.cas = header.cas;
-      reply.has_cas = reply.status == ReplyStatus::stored;
+      // A store's reply carries the item's new cas; other replies' cas
+      // fields mean nothing to the caller.
+      if (reply.status == ReplyStatus::stored) {
+        reply.cas = header.cas;
+        reply.has_cas = true;
+      }
       break;
+    case Shape::touch: break;  // the flags are not part of touch's result
     case Shape::number: reply.number = read_big_endian(input.substr(value_at), 8); break;
     case Shape::text: break;
     case Shape::statistic:

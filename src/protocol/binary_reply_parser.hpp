@@ -53,7 +53,8 @@ namespace fastmc::protocol {
 //   value over `max_value_size`, or a packet whose shape does not fit its
 //   opcode and status (a get hit without 4 bytes of flags, a k-form hit
 //   without a key, an incr result not 8 bytes long, extras or a key on any
-//   other reply, a value on a store, delete, touch, flush or noop reply, a
+//   other reply (a touch reply may carry 4 bytes of flags: memcached 1.6.18
+//   sends them), a value on a store, delete, touch, flush or noop reply, a
 //   stat with a value but no name).
 // Every decision is taken from the header alone, so a malformed packet is
 // reported as soon as its 24 header bytes are in.

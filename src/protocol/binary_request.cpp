@@ -24,10 +24,14 @@ BinaryOpcode quiet_if(bool quiet, BinaryOpcode loud, BinaryOpcode silent) {
   return quiet ? silent : loud;
 }
 
-// memcached reads the 32-bit expiration as signed, so a negative ttl keeps
-// its text-protocol meaning (expire at once) in two's complement.
+// The binary expiration is unsigned: memcached would read -1 as a Unix time
+// in 2106. A negative ttl means "expire at once" in the text protocol, which
+// memcached implements by turning it into 30 days + 1 s, an absolute time in
+// 1970; sending that keeps the meaning over binary (checked against 1.6.18).
+constexpr std::uint32_t kExpiredTtl = 30 * 24 * 60 * 60 + 1;
+
 std::uint32_t wire_ttl(std::int64_t ttl) {
-  return static_cast<std::uint32_t>(static_cast<std::int32_t>(ttl));
+  return ttl < 0 ? kExpiredTtl : static_cast<std::uint32_t>(ttl);
 }
 
 // A request whose only body is the key.

@@ -11,7 +11,10 @@
 //
 // Requires, for every function: the key is 1 to kMaxKeySize bytes (any
 // bytes: the binary protocol frames keys by length) and the value is at
-// most 2^32 - 1 - 280 bytes. The encoders never validate. Values of
+// most 2^32 - 1 - 280 bytes; a ttl is at most 2^32 - 1. A negative ttl is
+// sent as 2592001 (30 days + 1 s, an absolute time long past), which is how
+// memcached itself expires an item given a negative text ttl: binary has no
+// negative expiration. The encoders never validate. Values of
 // RequestBuffer::kBorrowThreshold bytes or more are borrowed, not copied.
 // Pure functions; thread-safety is the buffer's.
 #pragma once
@@ -20,6 +23,7 @@
 #include <string_view>
 
 #include "protocol/binary_header.hpp"
+#include "protocol/key.hpp"
 #include "protocol/request_buffer.hpp"
 #include "protocol/text_request.hpp"
 
@@ -28,6 +32,13 @@ namespace fastmc::protocol {
 // The ttl that makes incr and decr fail on a missing key (status
 // key_not_found) instead of creating it with the initial value.
 inline constexpr std::uint32_t kBinaryNoAutoCreate = 0xffffffff;
+
+// True iff `key` can be sent over the binary protocol: 1 to kMaxKeySize
+// bytes, any bytes (spaces, control bytes and NUL included), since the
+// packet carries the key's length rather than delimiting it.
+constexpr bool is_valid_binary_key(std::string_view key) noexcept {
+  return !key.empty() && key.size() <= kMaxKeySize;
+}
 
 struct BinaryRequestOptions {
   std::uint32_t opaque = 0;

@@ -178,6 +178,23 @@ TEST(BinaryReplyParserTest, DeleteTouchFlushVerbosityQuit) {
   expect_one(missing, reply);
 }
 
+TEST(BinaryReplyParserTest, TouchMayCarryTheItemsFlags) {
+  // from memcached 1.6.18: touch of an item stored with flags 0 answers with
+  // 4 bytes of extras and its cas, which the reply does not report.
+  const Packet packet{.opcode = 0x1c, .extras = be(0, 4), .cas = 2};
+  expect_one(packet, expected(ReplyStatus::touched, packet));
+  expect_malformed(Packet{.opcode = 0x1c, .extras = be(0, 4), .value = "v"}.bytes(),
+                   "binary touch reply with a key, a value or extras other than flags");
+  expect_malformed(Packet{.opcode = 0x1c, .extras = be(0, 2)}.bytes(),
+                   "binary touch reply with a key, a value or extras other than flags");
+}
+
+TEST(BinaryReplyParserTest, OnlyAStoreReportsTheCasItsHeaderCarries) {
+  // Found by the fuzzer: a touch reply with a cas had cas set but not has_cas.
+  expect_one({.opcode = 0x1c, .cas = 1}, expected(ReplyStatus::touched, {.opcode = 0x1c}));
+  expect_one({.opcode = 0x04, .cas = 1}, expected(ReplyStatus::deleted, {.opcode = 0x04}));
+}
+
 TEST(BinaryReplyParserTest, ArithmeticResultIsAnEightByteNumber) {
   const Packet packet{.opcode = 0x05, .value = be(0xfffffffffffffffe, 8), .cas = 4};
   OwnedReply reply = expected(ReplyStatus::number, packet);

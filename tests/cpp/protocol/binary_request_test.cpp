@@ -87,9 +87,13 @@ TEST(BinaryRequestTest, GatCarriesTheTtlAsExtras) {
             header(0x1e, 1, 4, 5) + be32(1) + "k");
 }
 
-TEST(BinaryRequestTest, NegativeTtlIsSentInTwosComplement) {
+TEST(BinaryRequestTest, NegativeTtlIsSentAsATimeLongPast) {
   EXPECT_EQ(encoded([](RequestBuffer& out) { append_binary_touch_request(out, "k", -1); }),
-            header(0x1c, 1, 4, 5) + be32(0xffffffff) + "k");
+            header(0x1c, 1, 4, 5) + be32(2592001) + "k");
+  EXPECT_EQ(encoded([](RequestBuffer& out) {
+              append_binary_storage_request(out, StorageCommand::set, "k", 0, -100, "v", 0);
+            }),
+            header(0x01, 1, 8, 10) + be32(0) + be32(2592001) + "k" + "v");
 }
 
 TEST(BinaryRequestTest, SetAddReplaceCarryFlagsAndTtl) {
