@@ -67,7 +67,6 @@ void check_fields(const Reply& reply, std::size_t max_value_size) {
   }
   require(reply.status != ReplyStatus::stat || !reply.key.empty());
   require(reply.status != ReplyStatus::end || (reply.key.empty() && reply.data.empty()));
-  require(success || reply.key.empty());
 }
 
 ParseResult checked_parse(std::string_view input, std::size_t max_value_size, Reply& reply) {

@@ -156,8 +156,8 @@ ParseResult parse_binary_reply(std::string_view input, std::size_t max_value_siz
   if (status == BinaryStatus::no_error) {
     const std::string_view problem = shape_problem(success.shape, header, value_size);
     if (!problem.empty()) return ParseResult::malformed(problem);
-  } else if (fixed_size != 0) {
-    return ParseResult::malformed("binary error reply with extras or a key");
+  } else if (header.extras_size != 0) {
+    return ParseResult::malformed("binary error reply with extras");
   }
 
   const std::size_t total = kBinaryHeaderSize + header.body_size;
@@ -174,7 +174,9 @@ ParseResult parse_binary_reply(std::string_view input, std::size_t max_value_siz
   const std::string_view key = input.substr(kBinaryHeaderSize + header.extras_size,
                                             header.key_size);
   if (status != BinaryStatus::no_error) {
+    // memcached 1.6.18 answers a getk or gatk miss with the key and no message.
     reply.status = failure_status(status, is_get_family(success.shape));
+    reply.key = key;
     reply.data = input.substr(value_at, value_size);
     return ParseResult::complete(total);
   }

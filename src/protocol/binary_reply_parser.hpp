@@ -24,7 +24,9 @@
 //             auth_error; auth_continue -> auth_continue (`data`: the
 //             challenge); every other code, known or not, -> server_error
 //             (the packet is framed by its size, so an unknown code does not
-//             break the stream). `data` holds the server's message.
+//             break the stream). `data` holds the server's message, `key`
+//             the key if the reply has one (memcached answers a getk or gatk
+//             miss with the key and no message).
 // The raw opcode, status and opaque are in Reply::binary_*.
 //
 // Pure function over a byte span: no socket, no allocation, and the same
@@ -53,7 +55,7 @@ namespace fastmc::protocol {
 //   value over `max_value_size`, or a packet whose shape does not fit its
 //   opcode and status (a get hit without 4 bytes of flags, a k-form hit
 //   without a key, an incr result not 8 bytes long, extras or a key on any
-//   other reply (a touch reply may carry 4 bytes of flags: memcached 1.6.18
+//   other reply or on any failure (a touch reply may carry 4 bytes of flags: memcached 1.6.18
 //   sends them), a value on a store, delete, touch, flush or noop reply, a
 //   stat with a value but no name).
 // Every decision is taken from the header alone, so a malformed packet is

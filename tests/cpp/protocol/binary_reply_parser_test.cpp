@@ -137,6 +137,14 @@ TEST(BinaryReplyParserTest, GetMissIsAMissWithTheServersMessage) {
   expect_one(packet, reply);
 }
 
+TEST(BinaryReplyParserTest, GetKeyMissCarriesTheKeyAndNoMessage) {
+  // from memcached 1.6.18: getk of a missing key
+  const Packet packet{.opcode = 0x0c, .status = 0x0001, .key = "missing", .opaque = 1};
+  OwnedReply reply = expected(ReplyStatus::miss, packet);
+  reply.key = "missing";
+  expect_one(packet, reply);
+}
+
 TEST(BinaryReplyParserTest, StorageOutcomesMapOntoTextStatuses) {
   const Packet stored{.opcode = 0x01, .cas = 77};
   OwnedReply stored_reply = expected(ReplyStatus::stored, stored);
@@ -334,8 +342,8 @@ TEST(BinaryReplyParserTest, ShapesThatDoNotFitTheOpcode) {
                    "binary stat reply with extras");
   expect_malformed(Packet{.opcode = 0x10, .value = "orphan"}.bytes(),
                    "binary stat reply without a name");
-  expect_malformed(Packet{.opcode = 0x00, .status = 1, .key = "k"}.bytes(),
-                   "binary error reply with extras or a key");
+  expect_malformed(Packet{.opcode = 0x00, .status = 1, .extras = be(0, 4)}.bytes(),
+                   "binary error reply with extras");
 }
 
 TEST(BinaryReplyParserTest, ValuesMayHoldAnyBytes) {

@@ -77,7 +77,7 @@ void MemcachedProcess::write_sasl_database() const {
     }
   }
   std::ofstream conf(directory_ + "/memcached.conf");
-  conf << "mech_list: plain cram-md5\nsasldb_path: " << database << "\n";
+  conf << "mech_list: " << options_.sasl_mechanisms << "\nsasldb_path: " << database << "\n";
 }
 
 void MemcachedProcess::start() {

@@ -10,7 +10,7 @@
 // With `sasl_users`, memcached runs with -S (binary protocol only) over a
 // SASL database written to the private directory with saslpasswd2 (Debian:
 // sasl2-bin), found through a memcached.conf there (SASL_CONF_PATH;
-// mech_list: plain cram-md5).
+// mech_list: `sasl_mechanisms`).
 #pragma once
 
 #include <signal.h>
@@ -27,6 +27,7 @@ class MemcachedProcess {
     bool tcp = false;
     std::vector<std::string> extra_args = {};  // e.g. {"-I", "1m"}, {"-B", "binary"}
     std::vector<std::pair<std::string, std::string>> sasl_users = {};  // user, password
+    std::string sasl_mechanisms = "plain cram-md5";  // memcached.conf's mech_list
   };
 
   MemcachedProcess() : MemcachedProcess(Options{}) {}
