@@ -874,8 +874,8 @@ Result<bool> store(const Engine& engine, protocol::StorageCommand command, std::
                                          false);
       },
       [&](net::Connection& connection) {
-        binary_commands::append_storage(connection, command, key, options.flags, options.ttl,
-                                        value, 0);
+        binary_commands::append_storage(connection, command, key, options.flags, options.ttl, value,
+                                        0);
       },
       [](const protocol::Reply& reply) -> Result<bool> {
         return reply.status == ReplyStatus::stored;
@@ -1252,7 +1252,8 @@ Result<Done> Client::flush_all(std::uint32_t delay_seconds) {
   each_server(
       *engine,
       [&](net::Connection& connection) {
-        if (engine->is_binary()) return binary_commands::append_flush_all(connection, delay_seconds);
+        if (engine->is_binary())
+          return binary_commands::append_flush_all(connection, delay_seconds);
         protocol::append_flush_all_request(connection.requests(), delay_seconds, false);
         connection.expect(TextReplyKind::ok);
       },

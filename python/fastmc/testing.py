@@ -721,7 +721,6 @@ class MemcachedServer(_ChildProcess):
                 process.wait(delay)
             delay = min(delay * 2, 0.05)
 
-
     def _answered_pid(self, timeout: float) -> int | None:
         """The pid the server at our address reports, in the protocol it speaks."""
         if self._sasl_users is None and self._protocol != "binary":

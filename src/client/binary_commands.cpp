@@ -26,8 +26,8 @@ void append_retrievals(net::Connection& connection, protocol::RetrievalCommand c
   // The k forms return the key, which matches a hit to its request as the
   // text VALUE line does; every hit carries the cas, so gets needs nothing more.
   for (std::size_t position = 0; position < keys.size(); ++position) {
-    const protocol::BinaryRequestOptions options{
-        .opaque = static_cast<std::uint32_t>(position), .quiet = true};
+    const protocol::BinaryRequestOptions options{.opaque = static_cast<std::uint32_t>(position),
+                                                 .quiet = true};
     if (touches) {
       protocol::append_binary_gat_request(connection.requests(), keys[position], ttl, true,
                                           options);
@@ -37,8 +37,8 @@ void append_retrievals(net::Connection& connection, protocol::RetrievalCommand c
   }
   const auto count = static_cast<std::uint32_t>(keys.size());
   protocol::append_binary_noop_request(connection.requests(), count);
-  connection.expect_binary_batch(touches ? BinaryOpcode::gat_key_quiet : BinaryOpcode::get_key_quiet,
-                                 count);
+  connection.expect_binary_batch(
+      touches ? BinaryOpcode::gat_key_quiet : BinaryOpcode::get_key_quiet, count);
 }
 
 void append_storage(net::Connection& connection, protocol::StorageCommand command,

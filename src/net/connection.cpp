@@ -392,9 +392,9 @@ bool Connection::accept_binary_reply(const protocol::Reply& reply) {
   if (reply.status == protocol::ReplyStatus::auth_error) {
     // memcached closes the connection after refusing an unauthenticated
     // request; a refused SASL exchange ends the same way here.
-    fail(ConnectionFailure::auth_failed,
-         "the server refused the request (\"" + protocol::printable_excerpt(reply.data) +
-             "\"): SASL credentials wrong or missing");
+    fail(ConnectionFailure::auth_failed, "the server refused the request (\"" +
+                                             protocol::printable_excerpt(reply.data) +
+                                             "\"): SASL credentials wrong or missing");
     return false;
   }
   const auto opcode_of = [](std::uint8_t opcode) { return std::to_string(opcode); };
@@ -448,9 +448,9 @@ bool Connection::authenticate(Deadline deadline) {
   if (!run_step()) return false;
   const protocol::Reply listed = reply(0);
   if (listed.status != protocol::ReplyStatus::ok) {
-    fail(ConnectionFailure::auth_failed,
-         "the server does not offer SASL (\"" + protocol::printable_excerpt(listed.data) +
-             "\"); is it started with -S?");
+    fail(ConnectionFailure::auth_failed, "the server does not offer SASL (\"" +
+                                             protocol::printable_excerpt(listed.data) +
+                                             "\"); is it started with -S?");
     return false;
   }
   SaslClient sasl(options_.sasl_username, options_.sasl_password, address_.host);
@@ -479,9 +479,9 @@ bool Connection::authenticate(Deadline deadline) {
       return true;
     }
     if (answer.status != protocol::ReplyStatus::auth_continue) {
-      fail(ConnectionFailure::auth_failed,
-           std::string("SASL ") + std::string(protocol::name_of(answer.status)) + ": " +
-               protocol::printable_excerpt(answer.data));
+      fail(ConnectionFailure::auth_failed, std::string("SASL ") +
+                                               std::string(protocol::name_of(answer.status)) +
+                                               ": " + protocol::printable_excerpt(answer.data));
       return false;
     }
     if (!sasl.step(answer.data)) {
@@ -491,8 +491,8 @@ bool Connection::authenticate(Deadline deadline) {
     message = std::string(sasl.message());
     opcode = protocol::BinaryOpcode::sasl_step;
   }
-  fail(ConnectionFailure::auth_failed, "SASL did not finish in " + std::to_string(kMaxRounds) +
-                                           " rounds");
+  fail(ConnectionFailure::auth_failed,
+       "SASL did not finish in " + std::to_string(kMaxRounds) + " rounds");
   return false;
 }
 

@@ -4,9 +4,10 @@
 // to the reply parsers.
 //
 // An exchange is: begin_exchange(), append requests to requests() with one
-// expectation per request (expect, expect_meta, expect_binary, ...), then either run() alone or step() under a driver that
-// polls many connections, then read the replies. Any failure (see
-// ConnectionFailure) closes the socket at once, so a late reply can never be
+// expectation per request (expect, expect_meta, expect_binary, ...), then
+// either run() alone or step() under a driver that polls many connections,
+// then read the replies. Any failure (see ConnectionFailure) closes the
+// socket at once, so a late reply can never be
 // taken for the answer to a later request; the next exchange reconnects.
 //
 // Thread-safety: one owner at a time (the engine leases it to one call).

@@ -4,8 +4,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
-#include <sasl/sasl.h>
 #include <vector>
+
+#include <sasl/sasl.h>
 
 namespace fastmc::net {
 namespace {

@@ -91,8 +91,8 @@ struct BinaryHeader {
   std::uint8_t opcode = 0;
   std::uint16_t key_size = 0;
   std::uint8_t extras_size = 0;
-  std::uint8_t data_type = 0;  // always 0 (raw bytes)
-  std::uint16_t status = 0;    // replies; "vbucket id" in requests, sent as 0
+  std::uint8_t data_type = 0;   // always 0 (raw bytes)
+  std::uint16_t status = 0;     // replies; "vbucket id" in requests, sent as 0
   std::uint32_t body_size = 0;  // extras + key + value
   std::uint32_t opaque = 0;     // echoed by the server in the reply
   std::uint64_t cas = 0;

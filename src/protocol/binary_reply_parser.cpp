@@ -9,13 +9,13 @@ namespace {
 
 // What a successful reply to each opcode looks like.
 enum class Shape : std::uint8_t {
-  item,          // get, gat: 4 bytes of flags, no key, the value
-  keyed_item,    // getk, gatk: 4 bytes of flags, the key, the value
-  empty,         // nothing after the header
-  touch,         // touch: nothing, or (memcached 1.6.18) the item's 4 bytes of flags
-  number,        // incr, decr: an 8-byte value
-  text,          // version, SASL: a value only
-  statistic,     // stat: a key and a value, or neither (the end)
+  item,        // get, gat: 4 bytes of flags, no key, the value
+  keyed_item,  // getk, gatk: 4 bytes of flags, the key, the value
+  empty,       // nothing after the header
+  touch,       // touch: nothing, or (memcached 1.6.18) the item's 4 bytes of flags
+  number,      // incr, decr: an 8-byte value
+  text,        // version, SASL: a value only
+  statistic,   // stat: a key and a value, or neither (the end)
 };
 
 struct Outcome {
@@ -72,7 +72,8 @@ bool is_get_family(Shape shape) noexcept {
 
 ReplyStatus failure_status(BinaryStatus status, bool get_family) noexcept {
   switch (status) {
-    case BinaryStatus::key_not_found: return get_family ? ReplyStatus::miss : ReplyStatus::not_found;
+    case BinaryStatus::key_not_found:
+      return get_family ? ReplyStatus::miss : ReplyStatus::not_found;
     case BinaryStatus::key_exists: return ReplyStatus::exists;
     case BinaryStatus::item_not_stored: return ReplyStatus::not_stored;
     case BinaryStatus::invalid_arguments:
@@ -171,8 +172,8 @@ ParseResult parse_binary_reply(std::string_view input, std::size_t max_value_siz
   reply.binary_opcode = header.opcode;
   reply.binary_status = header.status;
   reply.binary_opaque = header.opaque;
-  const std::string_view key = input.substr(kBinaryHeaderSize + header.extras_size,
-                                            header.key_size);
+  const std::string_view key =
+      input.substr(kBinaryHeaderSize + header.extras_size, header.key_size);
   if (status != BinaryStatus::no_error) {
     // memcached 1.6.18 answers a getk or gatk miss with the key and no message.
     reply.status = failure_status(status, is_get_family(success.shape));

@@ -8,16 +8,16 @@ namespace {
 void append_header(RequestBuffer& out, BinaryOpcode opcode, std::size_t extras_size,
                    std::string_view key, std::size_t value_size, std::uint32_t opaque,
                    std::uint64_t cas = 0) {
-  append_binary_header(out, BinaryHeader{
-                                .magic = kBinaryRequestMagic,
-                                .opcode = static_cast<std::uint8_t>(opcode),
-                                .key_size = static_cast<std::uint16_t>(key.size()),
-                                .extras_size = static_cast<std::uint8_t>(extras_size),
-                                .body_size = static_cast<std::uint32_t>(extras_size + key.size() +
-                                                                        value_size),
-                                .opaque = opaque,
-                                .cas = cas,
-                            });
+  append_binary_header(
+      out, BinaryHeader{
+               .magic = kBinaryRequestMagic,
+               .opcode = static_cast<std::uint8_t>(opcode),
+               .key_size = static_cast<std::uint16_t>(key.size()),
+               .extras_size = static_cast<std::uint8_t>(extras_size),
+               .body_size = static_cast<std::uint32_t>(extras_size + key.size() + value_size),
+               .opaque = opaque,
+               .cas = cas,
+           });
 }
 
 BinaryOpcode quiet_if(bool quiet, BinaryOpcode loud, BinaryOpcode silent) {
@@ -61,10 +61,9 @@ void append_binary_gat_request(RequestBuffer& out, std::string_view key, std::in
   out.append(key);
 }
 
-void append_binary_storage_request(RequestBuffer& out, StorageCommand command,
-                                   std::string_view key, std::uint32_t flags, std::int64_t ttl,
-                                   std::string_view value, std::uint64_t cas,
-                                   BinaryRequestOptions options) {
+void append_binary_storage_request(RequestBuffer& out, StorageCommand command, std::string_view key,
+                                   std::uint32_t flags, std::int64_t ttl, std::string_view value,
+                                   std::uint64_t cas, BinaryRequestOptions options) {
   BinaryOpcode opcode = BinaryOpcode::set;
   bool has_extras = true;
   switch (command) {
@@ -127,8 +126,8 @@ void append_binary_touch_request(RequestBuffer& out, std::string_view key, std::
 
 void append_binary_flush_request(RequestBuffer& out, std::uint32_t delay,
                                  BinaryRequestOptions options) {
-  append_header(out, quiet_if(options.quiet, BinaryOpcode::flush, BinaryOpcode::flush_quiet), 4,
-                {}, 0, options.opaque);
+  append_header(out, quiet_if(options.quiet, BinaryOpcode::flush, BinaryOpcode::flush_quiet), 4, {},
+                0, options.opaque);
   append_big_endian(out, delay, 4);
 }
 

@@ -54,10 +54,9 @@ void append_binary_gat_request(RequestBuffer& out, std::string_view key, std::in
 // set, add, replace (extras: flags, ttl), append, prepend (no extras: the
 // item keeps its flags and ttl). StorageCommand::cas is a set carrying the
 // cas; a non-zero `cas` on any other command also makes it conditional.
-void append_binary_storage_request(RequestBuffer& out, StorageCommand command,
-                                   std::string_view key, std::uint32_t flags, std::int64_t ttl,
-                                   std::string_view value, std::uint64_t cas,
-                                   BinaryRequestOptions options = {});
+void append_binary_storage_request(RequestBuffer& out, StorageCommand command, std::string_view key,
+                                   std::uint32_t flags, std::int64_t ttl, std::string_view value,
+                                   std::uint64_t cas, BinaryRequestOptions options = {});
 void append_binary_delete_request(RequestBuffer& out, std::string_view key,
                                   BinaryRequestOptions options = {});
 // incr / decr. A missing key is created holding `initial` with `ttl`, unless

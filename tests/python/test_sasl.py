@@ -29,7 +29,8 @@ def test_the_right_password_round_trips_every_call(sasl_server):
         assert mc.set_many({"a": b"1", "b": b"2"}) == []
         assert mc.incr("missing") is None
         assert mc.delete("a") is True
-        assert list(mc.stats().values())[0]["auth_cmds"] >= 1
+        ((_, stats),) = mc.stats().items()
+        assert stats["auth_cmds"] >= 1
         mc.flush_all()
         assert mc.get("k") is None
     with client(sasl_server, username="bob", password="b0b") as other:
@@ -64,9 +65,11 @@ def test_no_credentials_against_a_sasl_server_raise_authentication_error(sasl_se
 
 
 def test_authentication_error_is_a_permission_error(sasl_server):
-    with client(sasl_server, username="alice", password="wrong") as mc:
-        with pytest.raises(PermissionError):
-            mc.get("k")
+    with (
+        client(sasl_server, username="alice", password="wrong") as mc,
+        pytest.raises(PermissionError),
+    ):
+        mc.get("k")
 
 
 def test_miss_on_error_does_not_hide_a_refused_password(sasl_server):
@@ -83,9 +86,11 @@ def test_miss_on_error_does_not_hide_a_refused_password(sasl_server):
 
 def test_credentials_against_a_server_without_sasl_raise_authentication_error(memcached_factory):
     server = memcached_factory(protocol="binary")
-    with client(server, username="alice", password="wonderland") as mc:
-        with pytest.raises(fastmc.AuthenticationError, match="SASL"):
-            mc.get("k")
+    with (
+        client(server, username="alice", password="wonderland") as mc,
+        pytest.raises(fastmc.AuthenticationError, match="SASL"),
+    ):
+        mc.get("k")
 
 
 def test_a_restarted_server_is_authenticated_again(sasl_server):

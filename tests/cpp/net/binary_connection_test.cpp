@@ -68,8 +68,8 @@ TEST_F(BinaryConnectionTest, EveryOpcodeIsAnsweredAsDocumented) {
   connection_.expect_binary(BinaryOpcode::touch, 2);
   protocol::append_binary_gat_request(out, "k", 100, false, {.opaque = 3});
   connection_.expect_binary(BinaryOpcode::gat, 3);
-  protocol::append_binary_arithmetic_request(out, protocol::ArithmeticCommand::incr, "n", 1, 40,
-                                             0, {.opaque = 4});
+  protocol::append_binary_arithmetic_request(out, protocol::ArithmeticCommand::incr, "n", 1, 40, 0,
+                                             {.opaque = 4});
   connection_.expect_binary(BinaryOpcode::increment, 4);
   protocol::append_binary_arithmetic_request(out, protocol::ArithmeticCommand::decr, "n", 3, 0,
                                              protocol::kBinaryNoAutoCreate, {.opaque = 5});
@@ -125,8 +125,8 @@ TEST_F(BinaryConnectionTest, QuietBatchAnswersOnlyHitsAndFailuresThenTheNoop) {
   // A quiet append to a missing key fails, and says so with its opaque.
   protocol::append_binary_storage_request(out, protocol::StorageCommand::append, "none", 0, 0, "x",
                                           0, {.opaque = 0, .quiet = true});
-  protocol::append_binary_storage_request(out, protocol::StorageCommand::append, "b", 0, 0, "x",
-                                          0, {.opaque = 1, .quiet = true});
+  protocol::append_binary_storage_request(out, protocol::StorageCommand::append, "b", 0, 0, "x", 0,
+                                          {.opaque = 1, .quiet = true});
   protocol::append_binary_noop_request(out, 2);
   connection_.expect_binary_batch(BinaryOpcode::append_quiet, 2);
   run();

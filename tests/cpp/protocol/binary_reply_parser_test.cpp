@@ -96,11 +96,8 @@ TEST(BinaryReplyParserTest, GetHitCarriesFlagsCasAndValue) {
 
 TEST(BinaryReplyParserTest, GetKeyHitCarriesTheKeyEvenWithNulBytes) {
   // from memcached 1.6.18: getk of the key "a\0b" stored with flags 5
-  const Packet packet{.opcode = 0x0c,
-                      .extras = be(5, 4),
-                      .key = std::string("a\0b", 3),
-                      .value = "nul",
-                      .cas = 2};
+  const Packet packet{
+      .opcode = 0x0c, .extras = be(5, 4), .key = std::string("a\0b", 3), .value = "nul", .cas = 2};
   OwnedReply reply = expected(ReplyStatus::value, packet);
   reply.flags = 5;
   reply.key = std::string("a\0b", 3);
@@ -210,9 +207,8 @@ TEST(BinaryReplyParserTest, ArithmeticResultIsAnEightByteNumber) {
   reply.data = packet.value;
   expect_one(packet, reply);
   // from memcached 1.6.18: incr of a string
-  const Packet bad{.opcode = 0x05,
-                   .status = 0x0006,
-                   .value = "Non-numeric server-side value for incr or decr"};
+  const Packet bad{
+      .opcode = 0x05, .status = 0x0006, .value = "Non-numeric server-side value for incr or decr"};
   OwnedReply bad_reply = expected(ReplyStatus::client_error, bad);
   bad_reply.data = bad.value;
   expect_one(bad, bad_reply);
@@ -265,8 +261,8 @@ TEST(BinaryReplyParserTest, StatsEndWithAnEmptyStat) {
 }
 
 TEST(BinaryReplyParserTest, QuietBatchEndsWithTheNoop) {
-  const Packet hit{.opcode = 0x0d, .extras = be(0, 4), .key = "b", .value = "2", .opaque = 1,
-                   .cas = 5};
+  const Packet hit{
+      .opcode = 0x0d, .extras = be(0, 4), .key = "b", .value = "2", .opaque = 1, .cas = 5};
   const Packet failed{.opcode = 0x11, .status = 0x0005, .value = "Not stored.", .opaque = 2};
   const Packet noop{.opcode = 0x0a, .opaque = 3};
   const std::string input = hit.bytes() + failed.bytes() + noop.bytes();

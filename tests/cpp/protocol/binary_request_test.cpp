@@ -39,7 +39,7 @@ std::string header(std::uint8_t opcode, std::uint16_t key_size, std::uint8_t ext
   bytes += static_cast<char>(key_size >> 8);
   bytes += static_cast<char>(key_size & 0xff);
   bytes += static_cast<char>(extras_size);
-  bytes += '\0';          // data type
+  bytes += '\0';                  // data type
   bytes += std::string(2, '\0');  // vbucket
   for (int shift = 24; shift >= 0; shift -= 8) bytes += static_cast<char>(body_size >> shift);
   for (int shift = 24; shift >= 0; shift -= 8) bytes += static_cast<char>(opaque >> shift);
@@ -146,7 +146,8 @@ TEST(BinaryRequestTest, LargeValuesAreBorrowedNotCopied) {
   const std::size_t count = buffer.segments_from(0, segments.data(), segments.size());
   ASSERT_EQ(count, 2u);
   EXPECT_EQ(segments[1].data(), value.data());
-  EXPECT_EQ(bytes_of(buffer), header(0x01, 1, 8, static_cast<std::uint32_t>(9 + value.size())) + be32(0) + be32(0) + "k" + value);
+  EXPECT_EQ(bytes_of(buffer), header(0x01, 1, 8, static_cast<std::uint32_t>(9 + value.size())) +
+                                  be32(0) + be32(0) + "k" + value);
 }
 
 TEST(BinaryRequestTest, DeleteIsTheKeyAlone) {
@@ -178,10 +179,9 @@ TEST(BinaryRequestTest, CommandsWithoutKeys) {
             header(0x0b, 0, 0, 0));
   EXPECT_EQ(encoded([](RequestBuffer& out) { append_binary_flush_request(out, 0); }),
             header(0x08, 0, 4, 4) + be32(0));
-  EXPECT_EQ(encoded([](RequestBuffer& out) {
-              append_binary_flush_request(out, 30, {.quiet = true});
-            }),
-            header(0x18, 0, 4, 4) + be32(30));
+  EXPECT_EQ(
+      encoded([](RequestBuffer& out) { append_binary_flush_request(out, 30, {.quiet = true}); }),
+      header(0x18, 0, 4, 4) + be32(30));
   EXPECT_EQ(encoded([](RequestBuffer& out) { append_binary_verbosity_request(out, 1); }),
             header(0x1b, 0, 4, 4) + be32(1));
   EXPECT_EQ(encoded([](RequestBuffer& out) { append_binary_quit_request(out); }),
@@ -201,8 +201,9 @@ TEST(BinaryRequestTest, SaslPutsTheMechanismInTheKeyAndTheMessageInTheValue) {
   EXPECT_EQ(encoded([](RequestBuffer& out) { append_binary_sasl_list_request(out); }),
             header(0x20, 0, 0, 0));
   const std::string plain("\0user\0pw", 8);
-  EXPECT_EQ(encoded([&](RequestBuffer& out) { append_binary_sasl_auth_request(out, "PLAIN", plain); }),
-            header(0x21, 5, 0, 13) + "PLAIN" + plain);
+  EXPECT_EQ(
+      encoded([&](RequestBuffer& out) { append_binary_sasl_auth_request(out, "PLAIN", plain); }),
+      header(0x21, 5, 0, 13) + "PLAIN" + plain);
   EXPECT_EQ(encoded([](RequestBuffer& out) {
               append_binary_sasl_step_request(out, "CRAM-MD5", "user 0123");
             }),

@@ -27,7 +27,7 @@ class MemcachedProcess {
     bool tcp = false;
     std::vector<std::string> extra_args = {};  // e.g. {"-I", "1m"}, {"-B", "binary"}
     std::vector<std::pair<std::string, std::string>> sasl_users = {};  // user, password
-    std::string sasl_mechanisms = "plain cram-md5";  // memcached.conf's mech_list
+    std::string sasl_mechanisms = "plain cram-md5";                    // memcached.conf's mech_list
   };
 
   MemcachedProcess() : MemcachedProcess(Options{}) {}
