@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -344,6 +345,27 @@ TEST(ClientSaslTest, EachNewConnectionAuthenticates) {
   // retries on a fresh, freshly authenticated one.
   EXPECT_FALSE(ok(mc.get("k")).has_value());
   EXPECT_TRUE(ok(mc.set("k", "2")));
+}
+
+TEST(ClientSaslTest, ThreadsAuthenticateTheirOwnConnectionsAtOnce) {
+  testing::MemcachedProcess server(with_sasl());
+  Client mc(sasl_options(server, "alice", "wonderland"));
+  constexpr std::size_t kThreads = 8;
+  std::vector<std::thread> threads;
+  std::vector<int> failures(kThreads, 0);
+  for (std::size_t t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      const std::string key = "k" + std::to_string(t);
+      for (int i = 0; i < 20; ++i) {
+        const Result<bool> stored = mc.set(key, std::to_string(i));
+        const Result<std::optional<Item>> item = mc.get(key);
+        if (!stored || !item || !*item || (*item)->value != std::to_string(i)) ++failures[t];
+        if (i % 5 == 0) mc.close();  // the next call opens and authenticates anew
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (std::size_t t = 0; t < kThreads; ++t) EXPECT_EQ(failures[t], 0) << "thread " << t;
 }
 
 }  // namespace
