@@ -5,8 +5,8 @@
 // commands with the same code as text ones.
 //
 // The seam: wherever client.cpp encodes a text request and declares its
-// TextReplyKind, it calls the function of the same name here instead when
-// ClientOptions::protocol is "binary". The replies need no translation: the
+// TextReplyKind, it calls the matching function here instead when
+// ClientOptions::protocol is "binary" (Engine::is_binary()). The replies need no translation: the
 // binary parser maps every outcome onto the status the text protocol gives
 // it (protocol/binary_reply_parser.hpp), so a set answers `stored`, a
 // delete `deleted`, and so on. What differs is shape, not meaning:
