@@ -33,27 +33,29 @@
 namespace fastmc::protocol {
 
 enum class ReplyStatus : std::uint8_t {
-  value,          // one item of a retrieval reply; more units follow until `end`
-  end,            // end of a retrieval or stats reply
-  stored,         // storage command succeeded
-  not_stored,     // add/replace/append/prepend condition not met
-  exists,         // cas: the item changed since it was read
-  not_found,      // no such item (cas, delete, incr/decr, touch)
-  deleted,        // delete succeeded
-  touched,        // touch succeeded
-  ok,             // flush_all, verbosity
-  number,         // incr/decr result, in `number`
-  stat,           // one statistic: `key` is its name, `data` its value
-  version,        // `data` holds the server's version string
-  error,          // "ERROR": the server did not recognise the command
-  client_error,   // "CLIENT_ERROR <message>": `data` holds the message
-  server_error,   // "SERVER_ERROR <message>": `data` holds the message
-  done,           // meta "HD": the command succeeded (see above for what it did)
-  miss,           // meta "EN": mg or me found no item
-  noop,           // meta "MN": answers mn; every earlier request has been answered
-  debug,          // meta "ME": `key` is the item's key, `data` its "name=value" pairs
-  auth_error,     // binary 0x20: the server refused the credentials, or needs some
-  auth_continue,  // binary 0x21: SASL needs another step; `data` is the server's challenge
+  value,         // one item of a retrieval reply; more units follow until `end`
+  end,           // end of a retrieval or stats reply
+  stored,        // storage command succeeded
+  not_stored,    // add/replace/append/prepend condition not met
+  exists,        // cas: the item changed since it was read
+  not_found,     // no such item (cas, delete, incr/decr, touch)
+  deleted,       // delete succeeded
+  touched,       // touch succeeded
+  ok,            // flush_all, verbosity
+  number,        // incr/decr result, in `number`
+  stat,          // one statistic: `key` is its name, `data` its value
+  version,       // `data` holds the server's version string
+  error,         // "ERROR": the server did not recognise the command
+  client_error,  // "CLIENT_ERROR <message>": `data` holds the message
+  server_error,  // "SERVER_ERROR <message>": `data` holds the message
+  done,          // meta "HD": the command succeeded (see above for what it did)
+  miss,          // meta "EN": mg or me found no item
+  noop,          // meta "MN": answers mn; every earlier request has been answered
+  debug,         // meta "ME": `key` is the item's key, `data` its "name=value" pairs
+
+  // Binary SASL outcomes (and 0x20 to any request on an unauthenticated connection).
+  auth_error,     // 0x20: the server refused the credentials, or needs some
+  auth_continue,  // 0x21: SASL needs another step; `data` is the server's challenge
 };
 
 // The bit of meta return flag `letter` in Reply::meta_flags: bit (letter - 'A'),
