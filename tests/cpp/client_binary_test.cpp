@@ -347,6 +347,22 @@ TEST(ClientSaslTest, EachNewConnectionAuthenticates) {
   EXPECT_TRUE(ok(mc.set("k", "2")));
 }
 
+TEST(ClientSaslTest, AServerThatStallsDuringAuthenticationCostsTheTimeoutNotAHang) {
+  testing::MemcachedProcess server(with_sasl());
+  ClientOptions options = sasl_options(server, "alice", "wonderland");
+  options.timeout = 200ms;
+  Client mc(options);
+  server.pause();  // connects are accepted; the SASL list is never answered
+  const auto started = std::chrono::steady_clock::now();
+  const Result<bool> stored = mc.set("k", "v");
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  server.resume();
+  ASSERT_FALSE(stored.has_value());
+  EXPECT_EQ(stored.error().code, Errc::timed_out) << stored.error().message;
+  EXPECT_LT(elapsed, 1s);
+  EXPECT_TRUE(ok(mc.set("k", "v")));
+}
+
 TEST(ClientSaslTest, ThreadsAuthenticateTheirOwnConnectionsAtOnce) {
   testing::MemcachedProcess server(with_sasl());
   Client mc(sasl_options(server, "alice", "wonderland"));
