@@ -7,6 +7,7 @@
 
 #include <fastmc/client.hpp>
 
+#include "client/binary_commands.hpp"
 #include "engine/batch.hpp"
 #include "engine/cluster_discovery.hpp"
 #include "engine/connection_pool.hpp"
@@ -57,7 +58,7 @@ class Engine {
   Engine(const ClientOptions& options, const std::vector<std::string>& servers,
          const Engine* previous)
       : options_(options), router_(build_router(options, servers)) {
-    const net::ConnectionOptions connection_options{
+    net::ConnectionOptions connection_options{
         .connect_timeout = options_.connect_timeout,
         .call_timeout = options_.timeout,
         .max_value_size = options_.max_value_size,
@@ -106,6 +107,7 @@ class Engine {
   }
 
   const ClientOptions& options() const noexcept { return options_; }
+  bool is_binary() const noexcept { return options_.protocol == "binary"; }
   std::size_t server_count() const noexcept { return servers_.size(); }
   engine::Server& server(std::size_t index) const noexcept { return *servers_[index]; }
   // The server `key` belongs to when every server is up.
@@ -207,9 +209,12 @@ class Engine {
     if (username.find_first_of(" \t\r\n") != std::string::npos) {
       throw std::invalid_argument("fastmc::Client: a username cannot contain a space");
     }
-    // The binary protocol's SASL hooks in here as another Authentication.
-    if (!username.empty() && options_.protocol != "binary") {
-      base.authentication = net::ConnectionOptions::Authentication::ascii;
+    // SASL with the binary protocol, memcached's ASCII authentication with
+    // text and meta.
+    if (!username.empty()) {
+      base.authentication = options_.protocol == "binary"
+                                ? net::ConnectionOptions::Authentication::sasl
+                                : net::ConnectionOptions::Authentication::ascii;
       base.username = username;
       base.password = own ? address.password : options_.password;
     }
@@ -231,9 +236,10 @@ class Engine {
 class ClientState {
  public:
   explicit ClientState(ClientOptions options) : options_(std::move(options)) {
-    if (options_.protocol != "meta" && options_.protocol != "text") {
+    if (options_.protocol != "meta" && options_.protocol != "text" &&
+        options_.protocol != "binary") {
       throw std::invalid_argument("fastmc::Client: unknown protocol \"" + options_.protocol +
-                                  "\" (meta, text)");
+                                  "\" (meta, text, binary)");
     }
     if (options_.configuration_endpoint.empty()) {
       engine_ = std::make_shared<const Engine>(options_, options_.servers, nullptr);
@@ -415,9 +421,11 @@ Error reply_error(const engine::Server& server, const protocol::Reply& reply) {
   Errc code = Errc::client_error;
   switch (reply.status) {
     case ReplyStatus::server_error:
-      // memcached's wording for an item above its -I limit.
-      code = reply.data.find("too large") != std::string_view::npos ? Errc::value_too_large
-                                                                    : Errc::server_error;
+      // memcached's wording for an item above its -I limit (binary: "Too large.").
+      code = reply.data.find("too large") != std::string_view::npos ||
+                     reply.data.find("Too large") != std::string_view::npos
+                 ? Errc::value_too_large
+                 : Errc::server_error;
       text = "SERVER_ERROR ";
       break;
     case ReplyStatus::client_error: text = "CLIENT_ERROR "; break;
@@ -452,6 +460,7 @@ Error unexpected_reply(const engine::Server& server, net::Connection& connection
 }
 
 std::optional<Error> check_key(const Engine& engine, std::string_view key) {
+  if (engine.is_binary()) return binary_commands::check_key(key);
   const protocol::KeyCheck check =
       protocol::check_text_key(key, engine.options().allow_non_ascii_keys);
   if (check) return std::nullopt;
@@ -680,8 +689,13 @@ net::ValueSink value_sink(const FetchOptions& options) {
 }
 
 // Appends the retrieval requests for `keys` with their expected replies.
-void append_retrievals(net::Connection& connection, protocol::RetrievalCommand command,
-                       std::int64_t ttl, std::span<const std::string_view> keys) {
+void append_retrievals(const Engine& engine, net::Connection& connection,
+                       protocol::RetrievalCommand command, std::int64_t ttl,
+                       std::span<const std::string_view> keys) {
+  if (engine.is_binary()) {
+    binary_commands::append_retrievals(connection, command, ttl, keys);
+    return;
+  }
   const bool touches =
       command == protocol::RetrievalCommand::gat || command == protocol::RetrievalCommand::gats;
   std::size_t first = 0;
@@ -716,7 +730,8 @@ std::optional<Error> collect_hits(engine::Server& server, Lease& lease,
   std::size_t cursor = 0;
   for (std::size_t i = 0; i < connection.reply_count(); ++i) {
     const protocol::Reply reply = connection.reply(i);
-    if (reply.status == ReplyStatus::end) continue;
+    // END ends a text retrieval; the noop's reply a binary batch.
+    if (reply.status == ReplyStatus::end || reply.status == ReplyStatus::noop) continue;
     if (reply.status != ReplyStatus::value) return reply_error(server, reply);
     while (cursor < keys.size() && keys[cursor] != reply.key) ++cursor;
     if (cursor == keys.size()) return unexpected_reply(server, connection, reply);
@@ -855,7 +870,7 @@ Result<FetchedItems> Client::fetch(std::span<const std::string_view> keys, Fetch
       failure = exchange_with(
           server, deadline, true,
           [&](net::Connection& connection) {
-            append_retrievals(connection, command, options.ttl, keys);
+            append_retrievals(*engine, connection, command, options.ttl, keys);
             connection.set_value_sink(value_sink(options));
           },
           [&](Lease& lease) -> std::optional<Error> {
@@ -883,7 +898,7 @@ Result<FetchedItems> Client::fetch(std::span<const std::string_view> keys, Fetch
   }
   std::vector<ServerCall> calls =
       run_on_servers(*engine, groups.servers, deadline, true, [&](ServerCall& call) {
-        append_retrievals(*call.lease, command, options.ttl, keys_by_server[call.server]);
+        append_retrievals(*engine, *call.lease, command, options.ttl, keys_by_server[call.server]);
         call.lease->set_value_sink(value_sink(options));
       });
   std::size_t answered = 0;
@@ -949,10 +964,12 @@ Result<std::unordered_map<std::string, Item>> Client::gets_many(
 namespace {
 
 // Sends one single-line-reply request for `key` and maps its reply through
-// `interpret`, which sees only non-error replies.
-template <class Prepare, class Interpret>
+// `interpret`, which sees only non-error replies. `prepare` appends the text
+// request; `prepare_binary` appends the binary one, with its expectation.
+template <class Prepare, class PrepareBinary, class Interpret>
 auto single_key_call(const Engine& engine, std::string_view key, TextReplyKind kind,
-                     bool idempotent, Prepare&& prepare, Interpret&& interpret)
+                     bool idempotent, Prepare&& prepare, PrepareBinary&& prepare_binary,
+                     Interpret&& interpret)
     -> decltype(interpret(std::declval<const protocol::Reply&>())) {
   if (auto error = check_key(engine, key)) return std::move(*error);
   const std::optional<std::size_t> index = engine.route(key, engine::ServerHealth::Clock::now());
@@ -961,6 +978,10 @@ auto single_key_call(const Engine& engine, std::string_view key, TextReplyKind k
   return exchange_with(
       server, engine.new_deadline(), idempotent,
       [&](net::Connection& connection) {
+        if (engine.is_binary()) {
+          prepare_binary(connection);
+          return;
+        }
         prepare(connection.requests());
         connection.expect(kind);
       },
@@ -984,6 +1005,10 @@ Result<bool> store(const Engine& engine, protocol::StorageCommand command, std::
       [&](protocol::RequestBuffer& out) {
         protocol::append_storage_request(out, command, key, options.flags, options.ttl, value, 0,
                                          false);
+      },
+      [&](net::Connection& connection) {
+        binary_commands::append_storage(connection, command, key, options.flags, options.ttl, value,
+                                        0);
       },
       [](const protocol::Reply& reply) -> Result<bool> {
         return reply.status == ReplyStatus::stored;
@@ -1026,6 +1051,10 @@ Result<CasOutcome> Client::cas(std::string_view key, std::string_view value, std
         protocol::append_storage_request(out, protocol::StorageCommand::cas, key, options.flags,
                                          options.ttl, value, cas, false);
       },
+      [&](net::Connection& connection) {
+        binary_commands::append_storage(connection, protocol::StorageCommand::cas, key,
+                                        options.flags, options.ttl, value, cas);
+      },
       [](const protocol::Reply& reply) -> Result<CasOutcome> {
         switch (reply.status) {
           case ReplyStatus::stored: return CasOutcome::stored;
@@ -1042,6 +1071,7 @@ Result<bool> Client::remove(std::string_view key) {
   return single_key_call(
       *engine, key, TextReplyKind::deletion, false,
       [&](protocol::RequestBuffer& out) { protocol::append_delete_request(out, key, false); },
+      [&](net::Connection& connection) { binary_commands::append_delete(connection, key); },
       [](const protocol::Reply& reply) -> Result<bool> {
         return reply.status == ReplyStatus::deleted;
       });
@@ -1058,6 +1088,9 @@ Result<std::optional<std::uint64_t>> arithmetic(const Engine& engine,
       engine, key, TextReplyKind::arithmetic, false,
       [&](protocol::RequestBuffer& out) {
         protocol::append_arithmetic_request(out, command, key, delta, false);
+      },
+      [&](net::Connection& connection) {
+        binary_commands::append_arithmetic(connection, command, key, delta);
       },
       [](const protocol::Reply& reply) -> Result<std::optional<std::uint64_t>> {
         if (reply.status == ReplyStatus::number) return std::optional<std::uint64_t>(reply.number);
@@ -1084,6 +1117,7 @@ Result<bool> Client::touch(std::string_view key, std::int64_t ttl) {
   return single_key_call(
       *engine, key, TextReplyKind::touch, true,
       [&](protocol::RequestBuffer& out) { protocol::append_touch_request(out, key, ttl, false); },
+      [&](net::Connection& connection) { binary_commands::append_touch(connection, key, ttl); },
       [](const protocol::Reply& reply) -> Result<bool> {
         return reply.status == ReplyStatus::touched;
       });
@@ -1095,15 +1129,22 @@ namespace {
 
 // Appends one request per item to its server's connection, runs all servers
 // together, and calls `on_reply(server, item_index, reply)` for each reply in
-// item order per server. `append(out, item_index)` encodes one item.
-template <class Append, class OnReply>
+// item order per server. `append(out, item_index)` encodes one item;
+// `append_binary(connection, item_index, position)` encodes it over binary,
+// with its expectation, the item's position on its server as the opaque.
+template <class Append, class AppendBinary, class OnReply>
 std::optional<Error> pipeline(const Engine& engine, const ItemsByServer& groups,
                               net::Deadline deadline, TextReplyKind kind, bool idempotent,
-                              Append&& append, OnReply&& on_reply) {
+                              Append&& append, AppendBinary&& append_binary, OnReply&& on_reply) {
   std::vector<ServerCall> calls =
       run_on_servers(engine, groups.servers, deadline, idempotent, [&](ServerCall& call) {
-        for (const std::size_t item : groups.items[call.server]) {
-          append(call.lease->requests(), item);
+        const std::vector<std::size_t>& items = groups.items[call.server];
+        for (std::size_t position = 0; position < items.size(); ++position) {
+          if (engine.is_binary()) {
+            append_binary(*call.lease, items[position], static_cast<std::uint32_t>(position));
+            continue;
+          }
+          append(call.lease->requests(), items[position]);
           call.lease->expect(kind);
         }
       });
@@ -1266,8 +1307,14 @@ Result<std::vector<std::size_t>> Client::set_many(std::span<const Entry> entries
   }
   calls.clear();  // gives the connections back before the text pass leases again
 
+  // Binary servers take this pass too, as one quiet batch of setq and a
+  // noop: only failures answer, each naming its entry by opaque.
   std::vector<ServerCall> text_calls =
       run_on_servers(*engine, text.servers, deadline, true, [&](ServerCall& call) {
+        if (engine->is_binary()) {
+          binary_commands::append_set_batch(*call.lease, entries, text.items[call.server]);
+          return;
+        }
         for (const std::size_t i : text.items[call.server]) {
           const Entry& entry = entries[i];
           protocol::append_storage_request(call.lease->requests(), protocol::StorageCommand::set,
@@ -1284,6 +1331,12 @@ Result<std::vector<std::size_t>> Client::set_many(std::span<const Entry> entries
     }
     ++answered;
     for (std::size_t r = 0; r < call.lease->reply_count(); ++r) {
+      if (engine->is_binary()) {
+        if (call.lease->reply(r).status != ReplyStatus::noop) {
+          failed.push_back(items[call.lease->reply_opaque(r)]);
+        }
+        continue;
+      }
       if (call.lease->reply(r).status != ReplyStatus::stored) {
         failed.push_back(items[call.lease->reply_request(r)]);
       }
@@ -1315,6 +1368,9 @@ Result<std::size_t> Client::remove_many(std::span<const std::string_view> keys) 
       *engine, groups, engine->new_deadline(), TextReplyKind::deletion, false,
       [&](protocol::RequestBuffer& out, std::size_t i) {
         protocol::append_delete_request(out, keys[i], false);
+      },
+      [&](net::Connection& connection, std::size_t i, std::uint32_t position) {
+        binary_commands::append_delete(connection, keys[i], position);
       },
       [&](engine::Server& server, std::size_t, const protocol::Reply& reply) {
         if (reply.status == ReplyStatus::deleted) ++deleted;
@@ -1350,6 +1406,8 @@ Result<Done> Client::flush_all(std::uint32_t delay_seconds) {
   each_server(
       *engine,
       [&](net::Connection& connection) {
+        if (engine->is_binary())
+          return binary_commands::append_flush_all(connection, delay_seconds);
         protocol::append_flush_all_request(connection.requests(), delay_seconds, false);
         connection.expect(TextReplyKind::ok);
       },
@@ -1382,6 +1440,7 @@ std::vector<ServerReply<Stats>> Client::stats(std::span<const std::string_view> 
   each_server(
       *engine,
       [&](net::Connection& connection) {
+        if (engine->is_binary()) return binary_commands::append_stats(connection, arguments);
         protocol::append_stats_request(connection.requests(), arguments);
         connection.expect(TextReplyKind::stats);
       },
@@ -1410,6 +1469,7 @@ std::vector<ServerReply<std::string>> Client::version() {
   each_server(
       *engine,
       [&](net::Connection& connection) {
+        if (engine->is_binary()) return binary_commands::append_version(connection);
         protocol::append_version_request(connection.requests());
         connection.expect(TextReplyKind::version);
       },

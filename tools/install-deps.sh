@@ -15,6 +15,7 @@ apt_packages=(
   libmemcached-dev                 # benchmarks and C API comparison; pylibmc builds against it
   libgtest-dev libgmock-dev        # tests/cpp, found with find_package(GTest)
   libssl-dev zlib1g-dev libsasl2-dev sasl2-bin  # TLS, compression, SASL (+ saslpasswd2 for tests)
+  libsasl2-modules pkg-config      # SASL's PLAIN and CRAM-MD5 plugins; CMake finds libsasl2 with it
   openssl                          # the openssl command: test certificates (fastmc.testing)
   clang libclang-rt-14-dev         # fuzzers: libFuzzer and clang's sanitizer runtimes
   llvm                             # llvm-symbolizer: readable sanitizer and fuzzer stacks

@@ -70,7 +70,12 @@ class Client(_native.Client):
     ``connect_timeout`` each connect, in seconds (0 = no limit). ``serde``
     handles values that are not bytes, str, int or bool: see ``fastmc.serde``.
     ``protocol`` is ``"meta"`` (memcached 1.6's meta commands wherever the
-    server speaks them, asked once per server; text otherwise) or ``"text"``.
+    server speaks them, asked once per server; text otherwise), ``"text"``,
+    or ``"binary"`` (memcached's binary protocol; keys may then hold any
+    bytes, 1 to 250 of them). ``username`` and ``password``: SASL
+    credentials, sent (PLAIN, or CRAM-MD5 if the server offers only that)
+    when each connection opens, with the binary protocol; a refusal raises
+    AuthenticationError.
     ``configuration_endpoint`` (``"host:port"``) turns on AWS ElastiCache
     autodiscovery: the servers are asked of that endpoint at construction
     (RuntimeError naming it if that fails), then every ``discovery_interval``

@@ -42,6 +42,7 @@ import shutil
 import signal
 import socket
 import ssl
+import struct
 import subprocess
 import tempfile
 import threading
@@ -315,6 +316,82 @@ def _stats_pid(
     return None
 
 
+def _read_binary_packet(sock: socket.socket, deadline: float) -> tuple[int, bytes, bytes]:
+    """Reads one binary-protocol reply: (status, key, value)."""
+
+    def read_exactly(size: int) -> bytes:
+        data = b""
+        while len(data) < size:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("no complete binary reply in time")
+            sock.settimeout(remaining)
+            chunk = sock.recv(size - len(data))
+            if not chunk:
+                raise ConnectionError("the server closed the connection mid-reply")
+            data += chunk
+        return data
+
+    header = read_exactly(24)
+    _magic, _opcode, key_size, extras_size, _type, status, body_size = struct.unpack(
+        ">BBHBBHI", header[:12]
+    )
+    body = read_exactly(body_size)
+    key = body[extras_size : extras_size + key_size]
+    return status, key, body[extras_size + key_size :]
+
+
+def _binary_request(opcode: int, key: bytes = b"", value: bytes = b"") -> bytes:
+    body = key + value
+    return struct.pack(">BBHBBHIIQ", 0x80, opcode, len(key), 0, 0, 0, len(body), 0, 0) + body
+
+
+def _binary_stats_pid(
+    address: str, timeout: float, credentials: tuple[str, str] | None
+) -> int | None:
+    """``_stats_pid`` over the binary protocol, authenticating with SASL PLAIN first if asked."""
+    deadline = time.monotonic() + timeout
+    with _connect(address, timeout) as sock:
+        if credentials is not None:
+            user, password = (part.encode() for part in credentials)
+            sock.sendall(_binary_request(0x21, b"PLAIN", b"\0" + user + b"\0" + password))
+            status, _, message = _read_binary_packet(sock, deadline)
+            if status != 0:
+                raise ConnectionError(f"SASL PLAIN refused: {message!r}")
+        sock.sendall(_binary_request(0x10))
+        pid = None
+        while True:
+            status, key, value = _read_binary_packet(sock, deadline)
+            if status != 0 or not key:
+                return pid
+            if key == b"pid":
+                pid = int(value)
+
+
+def _write_sasl_database(folder: str, users: Mapping[str, str]) -> None:
+    """Creates ``folder``/sasldb with ``users`` and the memcached.conf that points at it.
+
+    memcached reads ``memcached.conf`` from the folder in ``SASL_CONF_PATH``;
+    ``mech_list`` limits the mechanisms it offers, ``sasldb_path`` names the
+    database saslpasswd2 (Debian: sasl2-bin) writes.
+    """
+    saslpasswd2 = shutil.which("saslpasswd2") or shutil.which("saslpasswd2", path="/usr/sbin")
+    if saslpasswd2 is None:
+        raise MemcachedStartError("saslpasswd2 not found: apt-get install sasl2-bin")
+    database = os.path.join(folder, "sasldb")
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(database)
+    for user, password in users.items():
+        subprocess.run(
+            [saslpasswd2, "-p", "-a", "memcached", "-c", "-f", database, user],
+            input=password.encode(),
+            check=True,
+            capture_output=True,
+        )
+    with open(os.path.join(folder, "memcached.conf"), "w", encoding="ascii") as conf:
+        conf.write(f"mech_list: plain cram-md5\nsasldb_path: {database}\n")
+
+
 def _child_setup(cpu: int | None, use_taskset: bool) -> Callable[[], None] | None:
     """Builds the child-side setup run between fork and exec, or None if none is needed.
 
@@ -474,7 +551,10 @@ class MemcachedServer(_ChildProcess):
     ``extra_args`` (appended to the command line), ``cpu`` (pin the process to
     that CPU), ``host`` (the address to listen on), ``binary`` (see
     ``find_memcached``), ``start_timeout`` (seconds to wait for the server to
-    answer).
+    answer), ``protocol`` (``-B``: ``"ascii"``, ``"binary"`` or ``"auto"``;
+    None: memcached's default, auto), ``sasl_users`` (user name to password:
+    start with ``-S``, which allows the binary protocol only, over a SASL
+    database created in the server's folder; PLAIN and CRAM-MD5 offered).
 
     ``tls``: True (certificates made for this server, see ``certificates``)
     or a ``TestCertificates`` to use; memcached then speaks only TLS (``-Z``).
@@ -501,6 +581,8 @@ class MemcachedServer(_ChildProcess):
         tls: bool | TestCertificates = False,
         tls_client_certs: bool = False,
         auth: tuple[str, str] | Mapping[str, str] | None = None,
+        protocol: str | None = None,
+        sasl_users: Mapping[str, str] | None = None,
     ) -> None:
         if unix_socket and port is not None:
             raise ValueError("a unix socket server has no port")
@@ -514,6 +596,12 @@ class MemcachedServer(_ChildProcess):
         if any(":" in user or "\n" in user + password for user, password in users.items()):
             raise ValueError("auth users and passwords cannot hold ':' (users) or newlines")
         self._users = users
+        if protocol not in (None, "ascii", "binary", "auto"):
+            raise ValueError(f"unknown memcached protocol {protocol!r} (ascii, binary, auto)")
+        if sasl_users is not None and protocol == "ascii":
+            raise ValueError("memcached's SASL needs the binary protocol")
+        self._protocol = protocol
+        self._sasl_users = dict(sasl_users) if sasl_users else None
         self._binary = find_memcached(binary)
         self._unix_socket = unix_socket
         self._memory_mb = memory_mb
@@ -731,6 +819,10 @@ class MemcachedServer(_ChildProcess):
             command += ["-t", str(self._threads)]
         if self._max_item_size is not None:
             command += ["-I", str(self._max_item_size)]
+        if self._protocol is not None:
+            command += ["-B", self._protocol]
+        if self._sasl_users is not None:
+            command += ["-S"]
         # memcached refuses to run as root unless told which user to become.
         if os.geteuid() == 0 and "-u" not in self._extra_args:
             command += ["-u", "root"]
@@ -775,6 +867,10 @@ class MemcachedServer(_ChildProcess):
             # taskset execs memcached, so the pid stays memcached's own.
             command = [taskset, "-c", str(self._cpu), *command]
         stderr_path = os.path.join(self._folder, _STDERR_FILE_NAME)
+        environment = None
+        if self._sasl_users is not None:
+            _write_sasl_database(self._folder, self._sasl_users)
+            environment = {**os.environ, "SASL_CONF_PATH": self._folder}
         # A file, not a pipe: a chatty memcached (-vv) must never block on a full pipe.
         with open(stderr_path, "wb") as stderr:
             self._process = subprocess.Popen(
@@ -783,6 +879,7 @@ class MemcachedServer(_ChildProcess):
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
                 close_fds=True,
+                env=environment,
                 preexec_fn=_child_setup(self._cpu, taskset is not None),
             )
         self._paused = False
@@ -812,7 +909,7 @@ class MemcachedServer(_ChildProcess):
                 # Checking the pid proves we reached our memcached, not another
                 # process that owns the port because ours failed to bind it. The
                 # short timeout matters then: that process may never answer.
-                if _stats_pid(self.address, 0.25, self._security()) == process.pid:
+                if self._answered_pid(timeout=0.25) == process.pid:
                     return
             if time.monotonic() > deadline:
                 raise MemcachedStartError(
@@ -823,6 +920,18 @@ class MemcachedServer(_ChildProcess):
             with contextlib.suppress(subprocess.TimeoutExpired):
                 process.wait(delay)
             delay = min(delay * 2, 0.05)
+
+    def _answered_pid(self, timeout: float) -> int | None:
+        """The pid the server at our address reports, in the protocol it speaks."""
+        if self._sasl_users is None and self._protocol != "binary":
+            return _stats_pid(self.address, timeout, self._security())
+        credentials = next(iter(self._sasl_users.items())) if self._sasl_users else None
+        return _binary_stats_pid(self.address, timeout, credentials)
+
+    @property
+    def sasl_users(self) -> dict[str, str]:
+        """The SASL users the server was started with (empty without SASL)."""
+        return dict(self._sasl_users or {})
 
 
 class _PortTakenError(Exception):

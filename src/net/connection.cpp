@@ -7,6 +7,9 @@
 #include <poll.h>
 #include <utility>
 
+#include "net/sasl_client.hpp"
+#include "protocol/binary_reply_parser.hpp"
+#include "protocol/binary_request.hpp"
 #include "protocol/meta_reply_parser.hpp"
 #include "protocol/printable.hpp"
 #include "protocol/text_request.hpp"
@@ -80,6 +83,7 @@ bool Connection::ensure_open(Deadline deadline) {
       return false;
     }
   }
+  // After connect, before the first request.
   if (!authenticate(connect_deadline)) return false;
   exchanges_served_ = 0;
   return true;
@@ -89,6 +93,7 @@ bool Connection::authenticate(Deadline deadline) {
   switch (options_.authentication) {
     case ConnectionOptions::Authentication::none: return true;
     case ConnectionOptions::Authentication::ascii: return authenticate_ascii(deadline);
+    case ConnectionOptions::Authentication::sasl: return authenticate_sasl(deadline);
   }
   return true;
 }
@@ -140,6 +145,7 @@ void Connection::begin_exchange() {
   received_any_ = false;
   trailing_ = false;
   pipeline_error_ = false;
+  batch_last_opaque_ = -1;
   sink_ = ValueSink{};
   direct_ = DirectValue{};
   failure_ = ConnectionFailure::none;
@@ -237,6 +243,9 @@ protocol::Reply Connection::reply(std::size_t index) const noexcept {
   reply.cas = record.cas;
   reply.number = record.number;
   reply.has_cas = record.has_cas;
+  reply.binary_opaque = record.binary_opaque;
+  reply.binary_status = record.binary_status;
+  reply.binary_opcode = record.binary_opcode;
   return reply;
 }
 
@@ -323,6 +332,13 @@ bool Connection::read_once(bool may_block) {
 bool Connection::parse_available() {
   while (!all_replied()) {
     const std::string_view input = read_buffer_.unparsed();
+    if (direct_.awaiting_end && direct_.binary) {
+      // A binary packet ends with its value: nothing follows to check.
+      direct_.awaiting_end = false;
+      records_.push_back(direct_.record);
+      if (!accept_binary_reply(reply(records_.size() - 1))) return false;
+      continue;
+    }
     if (direct_.awaiting_end) {
       // The value went to the sink; its CRLF comes through the read buffer.
       if (input.size() < 2) break;
@@ -338,13 +354,23 @@ bool Connection::parse_available() {
     if (input.empty()) break;
     const Expectation expected = expected_[next_expected_];
     protocol::Reply reply;
-    const protocol::ParseResult result =
-        expected.shape == Shape::text
-            ? protocol::parse_text_reply(input, expected.kind, options_.max_value_size, reply)
-            : protocol::parse_meta_reply(input, options_.max_value_size, reply);
+    const bool binary = expected.shape == Shape::binary || expected.shape == Shape::binary_batch;
+    protocol::ParseResult result;
+    if (expected.shape == Shape::text) {
+      result = protocol::parse_text_reply(input, expected.kind, options_.max_value_size, reply);
+    } else if (binary) {
+      result = protocol::parse_binary_reply(input, options_.max_value_size, reply);
+    } else {
+      result = protocol::parse_meta_reply(input, options_.max_value_size, reply);
+    }
     if (result.status == protocol::ParseStatus::need_more) {
-      if (result.needed > 0 && sink_ && expected.shape == Shape::text &&
-          start_direct_value(input, reply, result.needed)) {
+      // The text parser's need_more after a VALUE header, and the binary
+      // one's after a hit's flags and key, leave the header in `reply`.
+      const bool has_header = expected.shape == Shape::text ||
+                              (binary && reply.status == protocol::ReplyStatus::value &&
+                               input.size() >= protocol::kBinaryHeaderSize);
+      if (result.needed > 0 && sink_ && has_header &&
+          start_direct_value(input, reply, result.needed, binary)) {
         if (direct_.active) return true;
         continue;
       }
@@ -378,6 +404,9 @@ bool Connection::parse_available() {
         .sink_data = nullptr,
         .opaque_offset = offset_in(base, reply.opaque),
         .opaque_size = static_cast<std::uint8_t>(reply.opaque.size()),
+        .binary_opaque = reply.binary_opaque,
+        .binary_status = reply.binary_status,
+        .binary_opcode = reply.binary_opcode,
     });
     read_buffer_.consume(result.consumed);
     bytes_wanted_ = 0;
@@ -393,6 +422,10 @@ bool Connection::parse_available() {
           pipeline_error_ = true;
         }
         break;
+      case Shape::binary:
+      case Shape::binary_batch:
+        if (!accept_binary_reply(reply)) return false;
+        break;
     }
   }
   if (all_replied() && !read_buffer_.unparsed().empty()) {
@@ -405,9 +438,15 @@ bool Connection::parse_available() {
 }
 
 bool Connection::start_direct_value(std::string_view input, const protocol::Reply& header,
-                                    std::size_t unit_size) {
-  const std::size_t header_size = input.find('\n') + 1;
-  const std::size_t value_size = unit_size - header_size - 2;
+                                    std::size_t unit_size, bool binary) {
+  // A text VALUE's data follows its header line and ends with CRLF; a
+  // binary value follows the header, extras and key and ends the packet.
+  std::size_t header_size = input.find('\n') + 1;
+  if (binary) {
+    const protocol::BinaryHeader packet = protocol::decode_binary_header(input);
+    header_size = protocol::kBinaryHeaderSize + packet.extras_size + packet.key_size;
+  }
+  const std::size_t value_size = unit_size - header_size - (binary ? 0 : 2);
   if (value_size < sink_.min_size) return false;
   const std::span<char> storage = sink_.allocate(sink_.context, header.key, value_size);
   if (storage.size() < value_size) return false;
@@ -426,7 +465,11 @@ bool Connection::start_direct_value(std::string_view input, const protocol::Repl
       .sink_data = storage.data(),
       .opaque_offset = 0,
       .opaque_size = 0,
+      .binary_opaque = header.binary_opaque,
+      .binary_status = header.binary_status,
+      .binary_opcode = header.binary_opcode,
   };
+  direct_.binary = binary;
   // The value bytes already received move once; the rest never touch the
   // read buffer. The header stays there (consumed, not moved), so the key
   // offset holds.
@@ -453,6 +496,115 @@ bool Connection::receive_direct_value(bool may_block) {
   direct_.active = false;
   direct_.awaiting_end = true;
   return parse_available();
+}
+
+bool Connection::accept_binary_reply(const protocol::Reply& reply) {
+  const Expectation& expected = expected_[next_expected_];
+  if (reply.status == protocol::ReplyStatus::auth_error) {
+    // memcached closes the connection after refusing an unauthenticated
+    // request; a refused SASL exchange ends the same way here.
+    fail(ConnectionFailure::auth_failed, "the server refused the request (\"" +
+                                             protocol::printable_excerpt(reply.data) +
+                                             "\"): SASL credentials wrong or missing");
+    return false;
+  }
+  const auto opcode_of = [](std::uint8_t opcode) { return std::to_string(opcode); };
+  if (expected.shape == Shape::binary) {
+    if (reply.binary_opcode != static_cast<std::uint8_t>(expected.opcode) ||
+        reply.binary_opaque != expected.opaque) {
+      fail(ConnectionFailure::unexpected_reply,
+           "binary reply to opcode " + opcode_of(reply.binary_opcode) + " with opaque " +
+               std::to_string(reply.binary_opaque) + " where opcode " +
+               opcode_of(static_cast<std::uint8_t>(expected.opcode)) + " with opaque " +
+               std::to_string(expected.opaque) + " was expected");
+      return false;
+    }
+    if (reply.status != protocol::ReplyStatus::stat) ++next_expected_;
+    return true;
+  }
+  if (reply.binary_opcode == static_cast<std::uint8_t>(protocol::BinaryOpcode::noop)) {
+    if (reply.binary_opaque != expected.opaque) {
+      fail(ConnectionFailure::unexpected_reply,
+           "noop reply with opaque " + std::to_string(reply.binary_opaque) +
+               " where the batch's noop carried " + std::to_string(expected.opaque));
+      return false;
+    }
+    ++next_expected_;
+    batch_last_opaque_ = -1;
+    return true;
+  }
+  // Replies keep request order, so each names a later request of the batch.
+  if (reply.binary_opcode != static_cast<std::uint8_t>(expected.opcode) ||
+      reply.binary_opaque >= expected.opaque ||
+      static_cast<std::int64_t>(reply.binary_opaque) <= batch_last_opaque_) {
+    fail(ConnectionFailure::unexpected_reply,
+         "binary reply to opcode " + opcode_of(reply.binary_opcode) + " with opaque " +
+             std::to_string(reply.binary_opaque) + " that no pending request of the batch carried");
+    return false;
+  }
+  batch_last_opaque_ = reply.binary_opaque;
+  return true;
+}
+
+bool Connection::authenticate_sasl(Deadline deadline) {
+  // Each step is an exchange of its own; none counts as one served.
+  const auto run_step = [&]() {
+    const bool done = run(deadline);
+    exchanges_served_ = 0;
+    return done;
+  };
+  begin_exchange();
+  protocol::append_binary_sasl_list_request(requests_);
+  expect_binary(protocol::BinaryOpcode::sasl_list_mechanisms, 0);
+  if (!run_step()) return false;
+  const protocol::Reply listed = reply(0);
+  if (listed.status != protocol::ReplyStatus::ok) {
+    fail(ConnectionFailure::auth_failed, "the server does not offer SASL (\"" +
+                                             protocol::printable_excerpt(listed.data) +
+                                             "\"); is it started with -S?");
+    return false;
+  }
+  SaslClient sasl(options_.username, options_.password, address_.host);
+  if (!sasl.start(listed.data)) {
+    fail(ConnectionFailure::auth_failed, sasl.problem());
+    return false;
+  }
+  const std::string mechanism(sasl.mechanism());
+  std::string message(sasl.message());
+  auto opcode = protocol::BinaryOpcode::sasl_auth;
+  // PLAIN takes one round, CRAM-MD5 two; a server still challenging after
+  // this many is not following any mechanism Cyrus offers.
+  constexpr int kMaxRounds = 8;
+  for (int round = 0; round < kMaxRounds; ++round) {
+    begin_exchange();
+    if (opcode == protocol::BinaryOpcode::sasl_auth) {
+      protocol::append_binary_sasl_auth_request(requests_, mechanism, message);
+    } else {
+      protocol::append_binary_sasl_step_request(requests_, mechanism, message);
+    }
+    expect_binary(opcode, 0);
+    if (!run_step()) return false;  // a refusal fails with auth_failed
+    const protocol::Reply answer = reply(0);
+    if (answer.status == protocol::ReplyStatus::ok) {
+      begin_exchange();
+      return true;
+    }
+    if (answer.status != protocol::ReplyStatus::auth_continue) {
+      fail(ConnectionFailure::auth_failed, std::string("SASL ") +
+                                               std::string(protocol::name_of(answer.status)) +
+                                               ": " + protocol::printable_excerpt(answer.data));
+      return false;
+    }
+    if (!sasl.step(answer.data)) {
+      fail(ConnectionFailure::auth_failed, sasl.problem());
+      return false;
+    }
+    message = std::string(sasl.message());
+    opcode = protocol::BinaryOpcode::sasl_step;
+  }
+  fail(ConnectionFailure::auth_failed,
+       "SASL did not finish in " + std::to_string(kMaxRounds) + " rounds");
+  return false;
 }
 
 void Connection::finish_exchange() {

@@ -10,9 +10,10 @@
 // request never races the setup, and a setup failure is a connect failure.
 //
 // An exchange is: begin_exchange(), append requests to requests() with one
-// expect() per request, then either run() alone or step() under a driver that
-// polls many connections, then read the replies. Any failure (see
-// ConnectionFailure) closes the socket at once, so a late reply can never be
+// expectation per request (expect, expect_meta, expect_binary, ...), then
+// either run() alone or step() under a driver that polls many connections,
+// then read the replies. Any failure (see ConnectionFailure) closes the
+// socket at once, so a late reply can never be
 // taken for the answer to a later request; the next exchange reconnects.
 //
 // Thread-safety: one owner at a time (the engine leases it to one call).
@@ -35,6 +36,7 @@
 #include "net/tls_context.hpp"
 #include "net/tls_stream.hpp"
 #include "net/value_sink.hpp"
+#include "protocol/binary_header.hpp"
 #include "protocol/reply.hpp"
 #include "protocol/request_buffer.hpp"
 #include "protocol/text_reply_parser.hpp"
@@ -53,9 +55,10 @@ struct ConnectionOptions {
   std::shared_ptr<const TlsContext> tls = {};
   // How the connection proves who it is once connected: not at all, or
   // memcached's ASCII authentication (-Y: a set whose data is "username
-  // password", answered STORED). Another scheme (SASL) is another value here
-  // and another branch of Connection::authenticate.
-  enum class Authentication : std::uint8_t { none, ascii };
+  // password", answered STORED). Each scheme is a value here
+  // and another branch of Connection::authenticate; or SASL over the binary
+  // protocol (PLAIN or CRAM-MD5, by Cyrus SASL).
+  enum class Authentication : std::uint8_t { none, ascii, sasl };
   Authentication authentication = Authentication::none;
   std::string username = {};
   std::string password = {};
@@ -88,6 +91,20 @@ class Connection {
   void expect(protocol::TextReplyKind kind) { expected_.push_back({kind, Shape::text}); }
   void expect_meta() { expected_.push_back({{}, Shape::meta}); }
   void expect_meta_pipeline() { expected_.push_back({{}, Shape::meta_pipeline}); }
+  // A binary request of `opcode` sent with `opaque`: its one reply packet
+  // (for stat, every statistic up to the empty one that ends the list) must
+  // answer that opcode and carry that opaque.
+  void expect_binary(protocol::BinaryOpcode opcode, std::uint32_t opaque) {
+    expected_.push_back({{}, Shape::binary, opcode, opaque});
+  }
+  // A quiet binary batch: `count` quiet requests of `opcode` sent with
+  // opaques 0 to count - 1 in order, then a noop sent with opaque `count`.
+  // The replies that come (hits, or failures) must carry increasing opaques
+  // of the batch; the noop's reply ends it. reply_opaque() says which
+  // request each reply answers.
+  void expect_binary_batch(protocol::BinaryOpcode opcode, std::uint32_t count) {
+    expected_.push_back({{}, Shape::binary_batch, opcode, count});
+  }
   // True iff an error line (ERROR, CLIENT_ERROR, SERVER_ERROR) came inside a
   // quiet meta pipeline of this exchange. It carries no opaque, so which
   // request failed is unknown; the connection is closed after the exchange,
@@ -123,15 +140,21 @@ class Connection {
   protocol::Reply reply(std::size_t index) const noexcept;
   // The 0-based request that reply `index` answers.
   std::uint32_t reply_request(std::size_t index) const noexcept { return records_[index].request; }
+  // The opaque a binary reply carried (its position in a binary batch).
+  std::uint32_t reply_opaque(std::size_t index) const noexcept {
+    return records_[index].binary_opaque;
+  }
 
   // Connections served exchanges before this one (0 for a fresh connection).
   std::uint64_t exchanges_served() const noexcept { return exchanges_served_; }
 
  private:
-  enum class Shape : std::uint8_t { text, meta, meta_pipeline };
+  enum class Shape : std::uint8_t { text, meta, meta_pipeline, binary, binary_batch };
   struct Expectation {
     protocol::TextReplyKind kind;  // for Shape::text
     Shape shape;
+    protocol::BinaryOpcode opcode = protocol::BinaryOpcode::noop;  // binary shapes
+    std::uint32_t opaque = 0;  // binary: the request's; binary_batch: the request count
   };
 
   // A parsed reply, as offsets into the read buffer so it survives growth;
@@ -150,6 +173,9 @@ class Connection {
     const char* sink_data;      // null unless the value went to the sink
     std::size_t opaque_offset;  // meta O token
     std::uint8_t opaque_size;
+    std::uint32_t binary_opaque;
+    std::uint16_t binary_status;
+    std::uint8_t binary_opcode;
   };
 
   // A VALUE unit whose data is being received straight into sink storage.
@@ -159,6 +185,7 @@ class Connection {
     std::size_t received = 0;   // bytes of the value already in storage
     bool active = false;        // value bytes still to come
     bool awaiting_end = false;  // value complete; its CRLF still to check
+    bool binary = false;        // a binary packet: no CRLF follows the value
   };
 
   bool all_written() const noexcept { return written_ == requests_.size(); }
@@ -179,7 +206,13 @@ class Connection {
   // Starts receiving the value whose header starts `input` into the sink;
   // false iff the sink declined or the value is too small.
   bool start_direct_value(std::string_view input, const protocol::Reply& header,
-                          std::size_t unit_size);
+                          std::size_t unit_size, bool binary);
+  // Checks a binary reply against what its expectation allows and moves to
+  // the next expectation when it ends one; false iff the connection failed.
+  bool accept_binary_reply(const protocol::Reply& reply);
+  // SASL over the binary protocol on a connection just opened; false iff
+  // it failed (the connection is then closed).
+  bool authenticate_sasl(Deadline deadline);
   bool receive_direct_value(bool may_block);
   void finish_exchange();
 
@@ -200,6 +233,7 @@ class Connection {
   std::uint64_t bytes_received_ = 0;  // over the connection's life
   bool trailing_ = false;             // bytes arrived after the last expected reply
   bool pipeline_error_ = false;
+  std::int64_t batch_last_opaque_ = -1;  // the last opaque seen in the current binary batch
   ConnectionFailure failure_ = ConnectionFailure::none;
   std::string failure_detail_;
   std::uint64_t exchanges_served_ = 0;

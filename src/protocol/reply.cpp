@@ -24,6 +24,8 @@ std::string_view name_of(ReplyStatus status) noexcept {
     case ReplyStatus::miss: return "miss";
     case ReplyStatus::noop: return "noop";
     case ReplyStatus::debug: return "debug";
+    case ReplyStatus::auth_error: return "auth_error";
+    case ReplyStatus::auth_continue: return "auth_continue";
   }
   return "unknown";
 }

@@ -4,7 +4,7 @@
 // A unit is one line, or one VALUE line with its data block. Replies that span
 // several units (a multi-key get, stats) are read as a sequence of units ending
 // with `end` or an error. The text and meta parsers fill it, and the binary
-// parser will fill the same struct, so the layers above stay protocol-agnostic.
+// parser fills the same struct, so the layers above stay protocol-agnostic.
 //
 // Meta replies (docs/protocol.md, "Meta") are one unit each and map onto it so:
 //   HD -> done         VA -> value        EN -> miss         MN -> noop
@@ -17,6 +17,11 @@
 // mean what NOT_STORED, EXISTS and NOT_FOUND mean, so they reuse those.
 // A meta reply's return flags are in `meta_flags`, and their values in the
 // "Meta only" fields below and in key (k), flags (f) and cas (c).
+//
+// Binary replies carry their opcode and status code; the binary parser maps
+// them onto the status the text protocol gives the same outcome (a set's
+// success is `stored`, a delete's `deleted`, a get's miss `miss`, ...; see
+// binary_reply_parser.hpp), keeping the raw code in `binary_status`.
 //
 // Thread-safety: plain data. Lifetime: `key`, `data` and `opaque` view the
 // buffer handed to the parser and are valid until that buffer is changed.
@@ -47,6 +52,10 @@ enum class ReplyStatus : std::uint8_t {
   miss,          // meta "EN": mg or me found no item
   noop,          // meta "MN": answers mn; every earlier request has been answered
   debug,         // meta "ME": `key` is the item's key, `data` its "name=value" pairs
+
+  // Binary SASL outcomes (and 0x20 to any request on an unauthenticated connection).
+  auth_error,     // 0x20: the server refused the credentials, or needs some
+  auth_continue,  // 0x21: SASL needs another step; `data` is the server's challenge
 };
 
 // The bit of meta return flag `letter` in Reply::meta_flags: bit (letter - 'A'),
@@ -78,6 +87,11 @@ struct Reply {
   std::uint64_t last_access = 0;  // l: seconds since the item was last accessed
   bool hit_before = false;        // h: the item had been fetched before this request
 
+  // Binary only.
+  std::uint32_t binary_opaque = 0;  // the request's opaque, echoed
+  std::uint16_t binary_status = 0;  // the raw status code (protocol::BinaryStatus)
+  std::uint8_t binary_opcode = 0;   // the opcode of the request answered
+
   // True iff the meta reply carried return flag `letter` (W: won the right to
   // recache, X: stale, Z: another client already won, b: key is base64, ...).
   constexpr bool has_flag(char letter) const noexcept {
@@ -85,10 +99,11 @@ struct Reply {
   }
 };
 
-// True iff the status is one of the three error replies, which end any reply.
+// True iff the status is one of the three error replies, or a binary
+// authentication error; each ends any reply.
 constexpr bool is_error(ReplyStatus status) noexcept {
   return status == ReplyStatus::error || status == ReplyStatus::client_error ||
-         status == ReplyStatus::server_error;
+         status == ReplyStatus::server_error || status == ReplyStatus::auth_error;
 }
 
 // A short stable name for logs and error messages ("stored", "not_found", ...).

@@ -6,11 +6,17 @@
 // instead. The process is always killed and reaped, and the directory
 // removed, when the object goes away. The binary is $FASTMC_MEMCACHED or
 // `memcached` on PATH.
+//
+// With `sasl_users`, memcached runs with -S (binary protocol only) over a
+// SASL database written to the private directory with saslpasswd2 (Debian:
+// sasl2-bin), found through a memcached.conf there (SASL_CONF_PATH;
+// mech_list: `sasl_mechanisms`).
 #pragma once
 
 #include <signal.h>
 #include <string>
 #include <sys/types.h>
+#include <utility>
 #include <vector>
 
 namespace fastmc::testing {
@@ -19,7 +25,9 @@ class MemcachedProcess {
  public:
   struct Options {
     bool tcp = false;
-    std::vector<std::string> extra_args = {};  // e.g. {"-I", "1m"}
+    std::vector<std::string> extra_args = {};  // e.g. {"-I", "1m"}, {"-B", "binary"}
+    std::vector<std::pair<std::string, std::string>> sasl_users = {};  // user, password
+    std::string sasl_mechanisms = "plain cram-md5";                    // memcached.conf's mech_list
   };
 
   MemcachedProcess() : MemcachedProcess(Options{}) {}
@@ -43,6 +51,7 @@ class MemcachedProcess {
 
  private:
   void start();
+  void write_sasl_database() const;
   bool accepts_connections() const;
 
   Options options_;

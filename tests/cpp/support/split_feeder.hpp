@@ -11,8 +11,8 @@
 // feeding must give the same replies (as owned copies), the same total
 // consumed count and the same final status, `needed` and problem.
 //
-// Used by the parser tests; one Session type per parser (TextReplySession
-// and MetaReplySession here). Thread-safety: test code, one thread.
+// Used by the parser tests; one Session type per parser (TextReplySession,
+// MetaReplySession and BinaryReplySession here). Thread-safety: test code, one thread.
 #pragma once
 
 #include <algorithm>
@@ -27,6 +27,7 @@
 
 #include <gtest/gtest.h>
 
+#include "protocol/binary_reply_parser.hpp"
 #include "protocol/meta_reply_parser.hpp"
 #include "protocol/parse_result.hpp"
 #include "protocol/reply.hpp"
@@ -68,6 +69,9 @@ struct OwnedReply {
   std::uint64_t size = 0;
   std::uint64_t last_access = 0;
   bool hit_before = false;
+  std::uint32_t binary_opaque = 0;
+  std::uint16_t binary_status = 0;
+  std::uint8_t binary_opcode = 0;
 
   friend bool operator==(const OwnedReply&, const OwnedReply&) = default;
 };
@@ -87,6 +91,9 @@ inline OwnedReply own(const protocol::Reply& reply) {
   owned.size = reply.size;
   owned.last_access = reply.last_access;
   owned.hit_before = reply.hit_before;
+  owned.binary_opaque = reply.binary_opaque;
+  owned.binary_status = reply.binary_status;
+  owned.binary_opcode = reply.binary_opcode;
   return owned;
 }
 
@@ -166,6 +173,40 @@ class MetaReplySession {
   bool noop_seen_ = false;
 };
 
+// BinaryReplySession parses binary reply packets: a given number of them,
+// or, for a quiet batch, every packet up to and including the noop reply
+// that ends it.
+class BinaryReplySession {
+ public:
+  static BinaryReplySession replies(std::size_t count,
+                                    std::size_t max_value_size = std::size_t{1} << 20) {
+    return BinaryReplySession(count, max_value_size);
+  }
+  static BinaryReplySession until_noop(std::size_t max_value_size = std::size_t{1} << 20) {
+    return BinaryReplySession(kUntilNoop, max_value_size);
+  }
+
+  protocol::ParseResult parse(std::string_view input, protocol::Reply& reply) const {
+    return protocol::parse_binary_reply(input, max_value_size_, reply);
+  }
+  void accept(const protocol::Reply& reply) {
+    ++parsed_;
+    noop_seen_ = noop_seen_ || reply.status == protocol::ReplyStatus::noop;
+  }
+  bool finished() const { return count_ == kUntilNoop ? noop_seen_ : parsed_ == count_; }
+
+ private:
+  static constexpr std::size_t kUntilNoop = static_cast<std::size_t>(-1);
+
+  BinaryReplySession(std::size_t count, std::size_t max_value_size)
+      : count_(count), max_value_size_(max_value_size) {}
+
+  std::size_t count_;
+  std::size_t max_value_size_;
+  std::size_t parsed_ = 0;
+  bool noop_seen_ = false;
+};
+
 namespace detail {
 
 inline void print_escaped(std::string_view bytes, std::ostream& os) {
@@ -216,6 +257,10 @@ inline std::ostream& operator<<(std::ostream& os, const OwnedReply& reply) {
     detail::print_escaped(reply.opaque, os);
     os << " ttl=" << reply.ttl << " size=" << reply.size << " last_access=" << reply.last_access
        << " hit_before=" << reply.hit_before;
+  }
+  if (reply.binary_opcode != 0 || reply.binary_status != 0 || reply.binary_opaque != 0) {
+    os << " binary opcode=" << int{reply.binary_opcode} << " status=" << reply.binary_status
+       << " opaque=" << reply.binary_opaque;
   }
   return os << "}";
 }
@@ -378,6 +423,18 @@ inline FeedOutcome feed_meta_reply(std::string_view input, std::size_t count = 1
 inline FeedOutcome feed_meta_pipeline(std::string_view input,
                                       std::size_t max_value_size = std::size_t{1} << 20) {
   return feed_every_split(MetaReplySession::until_noop(max_value_size), input);
+}
+
+// The binary parser through every split: `count` packets are expected.
+inline FeedOutcome feed_binary_reply(std::string_view input, std::size_t count = 1,
+                                     std::size_t max_value_size = std::size_t{1} << 20) {
+  return feed_every_split(BinaryReplySession::replies(count, max_value_size), input);
+}
+
+// The binary parser through every split, up to and including a noop reply.
+inline FeedOutcome feed_binary_batch(std::string_view input,
+                                     std::size_t max_value_size = std::size_t{1} << 20) {
+  return feed_every_split(BinaryReplySession::until_noop(max_value_size), input);
 }
 
 }  // namespace fastmc::test
