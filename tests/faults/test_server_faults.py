@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 
 import pytest
-from scripted_server import Expect, ReadUntil, Reply
+from scripted_server import Close, Expect, ReadUntil, Reply
 
 import fastmc
 
@@ -67,13 +67,22 @@ def test_n16_a_connection_past_the_servers_limit_is_a_server_error_then_recovers
     held = [socket.create_connection((server.host, server.port)) for _ in range(40)]
     try:
         wait_for(lambda: rejects_new_connections(server), 5.0)
+        # memcached compares the new socket's fd number with the limit, and
+        # the fds of the connections it refused are free again: a new
+        # connection may slip in below the limit and be served, so which of
+        # the two happens is memcached's choice (the scripted test below
+        # always refuses). Either way the answer is never taken for another.
         mc = fastmc.Client(server.address, timeout=0.3)
         started = time.monotonic()
-        with pytest.raises(fastmc.ServerError, match="Too many open connections") as raised:
-            mc.set("k", b"v")
+        try:
+            assert mc.set("k", b"v") is True
+            outcome = "served below the limit"
+        except fastmc.ServerError as error:
+            assert "Too many open connections" in str(error)
+            assert error.server == server.address
+            outcome = "ServerError('ERROR Too many open connections')"
         elapsed = time.monotonic() - started
-        assert raised.value.server == server.address
-        assert elapsed < 0.05
+        assert elapsed < 0.3 + 0.06
     finally:
         for sock in held:
             sock.close()
@@ -90,11 +99,25 @@ def test_n16_a_connection_past_the_servers_limit_is_a_server_error_then_recovers
         "connection past memcached -c 16 (40 idle connections held)",
         expected="a typed error at once, never parsed as a value; recovery when "
         "connections free up",
-        observed=f"ServerError('ERROR Too many open connections'); recovered "
-        f"{recovery:.2f} s after release",
+        observed=f"{outcome}; recovered {recovery:.2f} s after release",
         worst=elapsed,
         deadline=0.3,
     )
+
+
+def test_n16_a_refused_connection_is_a_server_error_and_the_next_one_is_used(scripted_server):
+    # What memcached past its -c limit does on accept, every time.
+    server = scripted_server(
+        [Reply(b"ERROR Too many open connections\r\n"), Close()],
+        [Expect(b"set k 0 0 1\r\nv\r\n"), Reply(b"STORED\r\n")],
+    )
+    mc = fastmc.Client(server.address, timeout=0.5, protocol="text")
+    started = time.monotonic()
+    with pytest.raises(fastmc.ServerError, match="Too many open connections") as raised:
+        mc.set("k", b"v")
+    assert time.monotonic() - started < 0.1
+    assert raised.value.server == server.address
+    assert mc.set("k", b"v") is True
 
 
 def test_n17_out_of_memory_is_a_server_error_and_the_connection_stays_in_step(
