@@ -169,6 +169,10 @@ protocol::Reply Connection::reply(std::size_t index) const noexcept {
   reply.cas = record.cas;
   reply.number = record.number;
   reply.has_cas = record.has_cas;
+  reply.meta_flags = record.meta_flags;
+  reply.ttl = record.ttl;
+  reply.last_access = record.last_access;
+  reply.hit_before = record.hit_before;
   return reply;
 }
 
@@ -220,6 +224,8 @@ bool Connection::parse_available() {
       read_buffer_.consume(2);
       records_.push_back(direct_.record);
       direct_.awaiting_end = false;
+      // A meta VA is a whole reply; a text VALUE is followed by more units.
+      if (expected_[next_expected_].shape == Shape::meta) ++next_expected_;
       continue;
     }
     if (input.empty()) break;
@@ -230,8 +236,7 @@ bool Connection::parse_available() {
             ? protocol::parse_text_reply(input, expected.kind, options_.max_value_size, reply)
             : protocol::parse_meta_reply(input, options_.max_value_size, reply);
     if (result.status == protocol::ParseStatus::need_more) {
-      if (result.needed > 0 && sink_ && expected.shape == Shape::text &&
-          start_direct_value(input, reply, result.needed)) {
+      if (result.needed > 0 && sink_ && start_direct_value(input, reply, result.needed)) {
         if (direct_.active) return true;
         continue;
       }
@@ -258,6 +263,10 @@ bool Connection::parse_available() {
         .sink_data = nullptr,
         .opaque_offset = offset_in(base, reply.opaque),
         .opaque_size = static_cast<std::uint8_t>(reply.opaque.size()),
+        .hit_before = reply.hit_before,
+        .meta_flags = reply.meta_flags,
+        .ttl = reply.ttl,
+        .last_access = reply.last_access,
     });
     read_buffer_.consume(result.consumed);
     bytes_wanted_ = 0;
@@ -304,12 +313,16 @@ bool Connection::start_direct_value(std::string_view input, const protocol::Repl
       .cas = header.cas,
       .number = 0,
       .sink_data = storage.data(),
-      .opaque_offset = 0,
-      .opaque_size = 0,
+      .opaque_offset = offset_in(base, header.opaque),
+      .opaque_size = static_cast<std::uint8_t>(header.opaque.size()),
+      .hit_before = header.hit_before,
+      .meta_flags = header.meta_flags,
+      .ttl = header.ttl,
+      .last_access = header.last_access,
   };
   // The value bytes already received move once; the rest never touch the
   // read buffer. The header stays there (consumed, not moved), so the key
-  // offset holds.
+  // and opaque offsets hold.
   const std::size_t ready = std::min(input.size() - header_size, value_size);
   std::memcpy(storage.data(), input.data() + header_size, ready);
   read_buffer_.consume(header_size + ready);

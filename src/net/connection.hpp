@@ -128,6 +128,10 @@ class Connection {
     const char* sink_data;      // null unless the value went to the sink
     std::size_t opaque_offset;  // meta O token
     std::uint8_t opaque_size;
+    bool hit_before;            // meta h
+    std::uint64_t meta_flags;   // meta return flags, as Reply::meta_flags
+    std::int64_t ttl;           // meta t
+    std::uint64_t last_access;  // meta l
   };
 
   // A VALUE unit whose data is being received straight into sink storage.

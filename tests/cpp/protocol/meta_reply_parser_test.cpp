@@ -490,14 +490,31 @@ TEST(MetaReplyParserTest, DirectCallReportsConsumedAndViewsIntoTheInput) {
   EXPECT_EQ(reply.data, "data");
 }
 
-TEST(MetaReplyParserTest, DirectCallLeavesReplyAloneUnlessComplete) {
+TEST(MetaReplyParserTest, DirectCallLeavesReplyAloneWhenMalformedOrShortOfAHeader) {
   Reply reply;
   reply.flags = 99;
   reply.meta_flags = 7;
-  EXPECT_EQ(parse_meta_reply("VA 4 f1\r\nda", 1024, reply).status, ParseStatus::need_more);
+  EXPECT_EQ(parse_meta_reply("VA 4 f1", 1024, reply).status, ParseStatus::need_more);
   EXPECT_EQ(parse_meta_reply("HD c1 c1\r\n", 1024, reply).status, ParseStatus::malformed);
   EXPECT_EQ(reply.flags, 99u);
   EXPECT_EQ(reply.meta_flags, 7u);
+}
+
+// The caller may receive a large value's data elsewhere (net::ValueSink), so
+// a complete VA header is handed out before its data.
+TEST(MetaReplyParserTest, DirectCallHandsOutAValueHeaderBeforeItsData) {
+  Reply reply;
+  const ParseResult result = parse_meta_reply("VA 4 f3 c9 t-1 W X kkey\r\nda", 1024, reply);
+  ASSERT_EQ(result.status, ParseStatus::need_more);
+  EXPECT_EQ(result.needed, 31u);
+  EXPECT_EQ(reply.status, ReplyStatus::value);
+  EXPECT_EQ(reply.flags, 3u);
+  EXPECT_EQ(reply.cas, 9u);
+  EXPECT_EQ(reply.ttl, -1);
+  EXPECT_EQ(reply.key, "key");
+  EXPECT_TRUE(reply.has_flag('W'));
+  EXPECT_TRUE(reply.has_flag('X'));
+  EXPECT_TRUE(reply.data.empty());
 }
 
 // ---- the line size limit
