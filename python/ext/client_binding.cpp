@@ -26,28 +26,6 @@ using namespace nb::literals;
 namespace fastmc::python {
 namespace {
 
-class NativeClient {
- public:
-  NativeClient(Client client, nb::object serde)
-      : client(std::move(client)), serde(std::move(serde)) {}
-
-  Client client;
-  nb::object serde;
-};
-
-// Runs `call` with the GIL released.
-template <class Call>
-auto without_gil(Call&& call) {
-  nb::gil_scoped_release release;
-  return call();
-}
-
-template <class T>
-T& value_or_raise(Result<T>& result) {
-  if (!result) raise_error(result.error());
-  return *result;
-}
-
 std::chrono::milliseconds to_milliseconds(double seconds, const char* name) {
   if (!(seconds >= 0) || !std::isfinite(seconds)) {
     raise_error(Errc::invalid_argument, std::string(name) + " must be a finite number >= 0");
@@ -192,9 +170,20 @@ nb::list set_many(NativeClient& self, nb::handle mapping, std::int64_t ttl) {
   return result;
 }
 
-nb::object arithmetic(NativeClient& self, nb::handle key, nb::handle delta, bool increment) {
+nb::object arithmetic(NativeClient& self, nb::handle key, nb::handle delta, bool increment,
+                      nb::handle initial, std::int64_t ttl) {
   const std::string_view key_bytes = key_view(key.ptr());
   const std::uint64_t amount = to_delta(delta);
+  if (!initial.is_none()) {
+    // Auto-create: the meta call (ma N J), which knows no miss.
+    const ArithmeticOptions options{
+        .decrement = !increment, .delta = amount, .initial = to_delta(initial), .ttl = ttl};
+    Result<std::optional<Counter>> counter =
+        without_gil([&] { return self.client.arithmetic(key_bytes, options); });
+    const std::optional<Counter>& created = value_or_raise(counter);
+    if (!created) return nb::none();
+    return nb::steal(PyLong_FromUnsignedLongLong(created->value));
+  }
   Result<std::optional<std::uint64_t>> value = without_gil([&] {
     return increment ? self.client.incr(key_bytes, amount) : self.client.decr(key_bytes, amount);
   });
@@ -206,8 +195,10 @@ nb::object arithmetic(NativeClient& self, nb::handle key, nb::handle delta, bool
 }  // namespace
 
 void register_client(nb::module_& module) {
-  nb::class_<NativeClient>(module, "Client",
-                           "The native memcached client; use fastmc.Client, which derives from it.")
+  nb::class_<NativeClient> client(
+      module, "Client", "The native memcached client; use fastmc.Client, which derives from it.");
+  register_meta_calls(module, client);
+  client
       .def(
           "__init__",
           [](NativeClient* self, std::vector<std::string> servers, double timeout,
@@ -217,7 +208,7 @@ void register_client(nb::module_& module) {
              std::string distribution, std::string hash, std::uint32_t failure_limit,
              double retry_timeout, double dead_timeout, std::string dead_server_policy,
              bool miss_on_error, std::string configuration_endpoint, double discovery_interval,
-             bool discovery_use_ip) {
+             bool discovery_use_ip, bool digest_long_keys) {
             ClientOptions options{
                 .servers = std::move(servers),
                 .configuration_endpoint = std::move(configuration_endpoint),
@@ -238,6 +229,7 @@ void register_client(nb::module_& module) {
                 .dead_server_policy = std::move(dead_server_policy),
                 .miss_on_error = miss_on_error,
                 .protocol = std::move(protocol),
+                .digest_long_keys = digest_long_keys,
             };
             // With a configuration endpoint, construction asks it for the servers.
             Client client = without_gil([&] { return Client(std::move(options)); });
@@ -250,7 +242,7 @@ void register_client(nb::module_& module) {
           "hash"_a = "", "failure_limit"_a = 2, "retry_timeout"_a = 1.0, "dead_timeout"_a = 0.0,
           "dead_server_policy"_a = "error", "miss_on_error"_a = false,
           "configuration_endpoint"_a = "", "discovery_interval"_a = 60.0,
-          "discovery_use_ip"_a = true)
+          "discovery_use_ip"_a = true, "digest_long_keys"_a = false)
       .def_rw("serde", &NativeClient::serde)
       .def_prop_ro("servers", [](NativeClient& self) { return self.client.servers(); })
       .def_prop_ro("discovered_config_version",
@@ -332,16 +324,14 @@ void register_client(nb::module_& module) {
           "keys"_a)
       .def(
           "incr",
-          [](NativeClient& self, nb::handle key, nb::handle delta) {
-            return arithmetic(self, key, delta, true);
-          },
-          "key"_a, "delta"_a = 1)
+          [](NativeClient& self, nb::handle key, nb::handle delta, nb::handle initial,
+             std::int64_t ttl) { return arithmetic(self, key, delta, true, initial, ttl); },
+          "key"_a, "delta"_a = 1, nb::kw_only(), "initial"_a = nb::none(), "ttl"_a = 0)
       .def(
           "decr",
-          [](NativeClient& self, nb::handle key, nb::handle delta) {
-            return arithmetic(self, key, delta, false);
-          },
-          "key"_a, "delta"_a = 1)
+          [](NativeClient& self, nb::handle key, nb::handle delta, nb::handle initial,
+             std::int64_t ttl) { return arithmetic(self, key, delta, false, initial, ttl); },
+          "key"_a, "delta"_a = 1, nb::kw_only(), "initial"_a = nb::none(), "ttl"_a = 0)
       .def(
           "touch",
           [](NativeClient& self, nb::handle key, std::int64_t ttl) {

@@ -14,6 +14,12 @@ from typing import Any
 
 from fastmc import _native
 
+# The result types of the meta calls (get_item, get_or_lease, store, arithmetic).
+MetaItem = _native.MetaItem
+Lease = _native.Lease
+StoreResult = _native.StoreResult
+Counter = _native.Counter
+
 DEFAULT_MAX_VALUE_SIZE = 64 * 1024 * 1024
 
 
@@ -63,6 +69,13 @@ class Client(_native.Client):
     handles values that are not bytes, str, int or bool: see ``fastmc.serde``.
     ``protocol`` is ``"meta"`` (memcached 1.6's meta commands wherever the
     server speaks them, asked once per server; text otherwise) or ``"text"``.
+    With meta, keys that are not valid text keys (bytes with spaces, control
+    or any bytes, up to 186) are sent base64-encoded, and the meta calls
+    (``get_item``, ``get_or_lease``, ``store``, ``invalidate``,
+    ``arithmetic``, ``incr(..., initial=)``) are available.
+    ``digest_long_keys`` replaces keys over 250 bytes by ``"sha256:"`` and the
+    hex SHA-256 of their bytes (stable across runs and platforms) instead of
+    raising InvalidKeyError.
     ``configuration_endpoint`` (``"host:port"``) turns on AWS ElastiCache
     autodiscovery: the servers are asked of that endpoint at construction
     (RuntimeError naming it if that fails), then every ``discovery_interval``
@@ -96,6 +109,7 @@ class Client(_native.Client):
         configuration_endpoint: str = "",
         discovery_interval: float = 60.0,
         discovery_use_ip: bool = True,
+        digest_long_keys: bool = False,
     ) -> None:
         super().__init__(
             normalize_servers(servers, allow_empty=bool(configuration_endpoint)),
@@ -118,6 +132,7 @@ class Client(_native.Client):
             configuration_endpoint=configuration_endpoint,
             discovery_interval=discovery_interval,
             discovery_use_ip=discovery_use_ip,
+            digest_long_keys=digest_long_keys,
         )
 
     def set_servers(self, servers: Server | Iterable[Server]) -> None:
