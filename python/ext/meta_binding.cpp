@@ -62,7 +62,8 @@ std::optional<std::string> optional_text(const std::string& text) {
 }
 
 std::uint64_t to_unsigned(nb::handle number, const char* name) {
-  if (!PyLong_Check(number.ptr())) throw nb::type_error((std::string(name) + " must be an int").c_str());
+  if (!PyLong_Check(number.ptr()))
+    throw nb::type_error((std::string(name) + " must be an int").c_str());
   const unsigned long long value = PyLong_AsUnsignedLongLong(number.ptr());
   if (value == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
     PyErr_Clear();
@@ -263,9 +264,8 @@ void register_meta_calls(nb::module_& module, nb::class_<NativeClient>& client) 
             return value_or_raise(invalidated);
           },
           "key"_a, "ttl"_a = 0)
-      .def("arithmetic", &arithmetic, "key"_a, "delta"_a = 1, nb::kw_only(),
-           "decrement"_a = false, "initial"_a = nb::none(), "ttl"_a = 0, "cas"_a = nb::none(),
-           "opaque"_a = nb::none());
+      .def("arithmetic", &arithmetic, "key"_a, "delta"_a = 1, nb::kw_only(), "decrement"_a = false,
+           "initial"_a = nb::none(), "ttl"_a = 0, "cas"_a = nb::none(), "opaque"_a = nb::none());
 }
 
 }  // namespace fastmc::python
