@@ -1691,40 +1691,32 @@ Result<std::size_t> Client::remove_many(std::span<const std::string_view> keys) 
       if (wire.binary(i)) return binary_key_error(engine->server(server), keys[i]);
     }
   }
-  // Meta servers get quiet deletes closed by mn: only a key that was not
-  // there (NF) answers, so the count is the keys sent less those. Text
-  // servers get one answered delete per key.
+  // One answered delete per key, md or delete: not quiet md, whose NF
+  // newer memcached versions leave out too (docs/protocol.md, "Quiet
+  // mode"), so counting NFs would not say how many keys were deleted.
   std::vector<ServerCall> calls =
       run_on_servers(*engine, groups.servers, deadline, false, [&](ServerCall& call) {
         protocol::RequestBuffer& out = call.lease->requests();
-        const std::vector<std::size_t>& items = groups.items[call.server];
-        if (!meta_servers[call.server]) {
-          for (const std::size_t i : items) {
+        for (const std::size_t i : groups.items[call.server]) {
+          if (meta_servers[call.server]) {
+            protocol::append_meta_delete_request(out, wire_key(i), {.binary_key = wire.binary(i)});
+            call.lease->expect_meta();
+          } else {
             protocol::append_delete_request(out, wire_key(i), false);
             call.lease->expect(TextReplyKind::deletion);
           }
-          return;
         }
-        for (const std::size_t i : items) {
-          protocol::append_meta_delete_request(out, wire_key(i),
-                                               {.quiet = true, .binary_key = wire.binary(i)});
-        }
-        protocol::append_meta_noop_request(out);
-        call.lease->expect_meta_pipeline();
       });
   std::optional<Error> first_error;
   for (ServerCall& call : calls) {
     if (call.error) return std::move(*call.error);
     engine::Server& server = engine->server(call.server);
-    std::size_t server_deleted = meta_servers[call.server] ? groups.items[call.server].size() : 0;
     for (std::size_t r = 0; r < call.lease->reply_count(); ++r) {
       const protocol::Reply reply = call.lease->reply(r);
-      if (reply.status == ReplyStatus::deleted) ++server_deleted;
-      if (reply.status == ReplyStatus::not_found && meta_servers[call.server]) --server_deleted;
+      if (reply.status == ReplyStatus::deleted || reply.status == ReplyStatus::done) ++deleted;
       if (protocol::is_error(reply.status) && !first_error)
         first_error = reply_error(server, reply);
     }
-    deleted += server_deleted;
   }
   if (first_error) return std::move(*first_error);
   return deleted;
