@@ -98,9 +98,11 @@ def main() -> int:
             for protocol in ("meta", "text")
         }
         clients["text"].set_many(dict.fromkeys(KEYS, VALUE))
-        print(f"memcached {server.address}, server CPU {arguments.server_cpu}, "
-              f"client CPU {arguments.client_cpu}; {arguments.rounds} rounds of "
-              f"{arguments.seconds} s per protocol; operations (keys) per second")
+        print(
+            f"memcached {server.address}, server CPU {arguments.server_cpu}, "
+            f"client CPU {arguments.client_cpu}; {arguments.rounds} rounds of "
+            f"{arguments.seconds} s per protocol; operations (keys) per second"
+        )
         print(f"{'workload':<10} {'meta':>12} {'text':>12} {'meta/text':>10}")
         for name in names:
             rates: dict[str, list[float]] = {"meta": [], "text": []}
