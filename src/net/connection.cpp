@@ -248,26 +248,7 @@ bool Connection::parse_available() {
                                                    protocol::printable_excerpt(input) + "\"");
       return false;
     }
-    const char* base = read_buffer_.base();
-    records_.push_back(Record{
-        .request = static_cast<std::uint32_t>(next_expected_),
-        .status = reply.status,
-        .has_cas = reply.has_cas,
-        .flags = reply.flags,
-        .key_size = static_cast<std::uint32_t>(reply.key.size()),
-        .key_offset = offset_in(base, reply.key),
-        .data_offset = offset_in(base, reply.data),
-        .data_size = reply.data.size(),
-        .cas = reply.cas,
-        .number = reply.number,
-        .sink_data = nullptr,
-        .opaque_offset = offset_in(base, reply.opaque),
-        .opaque_size = static_cast<std::uint8_t>(reply.opaque.size()),
-        .hit_before = reply.hit_before,
-        .meta_flags = reply.meta_flags,
-        .ttl = reply.ttl,
-        .last_access = reply.last_access,
-    });
+    records_.push_back(record_of(reply, static_cast<std::uint32_t>(next_expected_)));
     read_buffer_.consume(result.consumed);
     bytes_wanted_ = 0;
     switch (expected.shape) {
@@ -293,6 +274,30 @@ bool Connection::parse_available() {
   return true;
 }
 
+Connection::Record Connection::record_of(const protocol::Reply& reply,
+                                         std::uint32_t request) const noexcept {
+  const char* base = read_buffer_.base();
+  return Record{
+      .request = request,
+      .status = reply.status,
+      .has_cas = reply.has_cas,
+      .flags = reply.flags,
+      .key_size = static_cast<std::uint32_t>(reply.key.size()),
+      .key_offset = offset_in(base, reply.key),
+      .data_offset = offset_in(base, reply.data),
+      .data_size = reply.data.size(),
+      .cas = reply.cas,
+      .number = reply.number,
+      .sink_data = nullptr,
+      .opaque_offset = offset_in(base, reply.opaque),
+      .opaque_size = static_cast<std::uint8_t>(reply.opaque.size()),
+      .hit_before = reply.hit_before,
+      .meta_flags = reply.meta_flags,
+      .ttl = reply.ttl,
+      .last_access = reply.last_access,
+  };
+}
+
 bool Connection::start_direct_value(std::string_view input, const protocol::Reply& header,
                                     std::size_t unit_size) {
   const std::size_t header_size = input.find('\n') + 1;
@@ -300,26 +305,11 @@ bool Connection::start_direct_value(std::string_view input, const protocol::Repl
   if (value_size < sink_.min_size) return false;
   const std::span<char> storage = sink_.allocate(sink_.context, header.key, value_size);
   if (storage.size() < value_size) return false;
-  const char* base = read_buffer_.base();
-  direct_.record = Record{
-      .request = static_cast<std::uint32_t>(next_expected_),
-      .status = protocol::ReplyStatus::value,
-      .has_cas = header.has_cas,
-      .flags = header.flags,
-      .key_size = static_cast<std::uint32_t>(header.key.size()),
-      .key_offset = offset_in(base, header.key),
-      .data_offset = 0,
-      .data_size = value_size,
-      .cas = header.cas,
-      .number = 0,
-      .sink_data = storage.data(),
-      .opaque_offset = offset_in(base, header.opaque),
-      .opaque_size = static_cast<std::uint8_t>(header.opaque.size()),
-      .hit_before = header.hit_before,
-      .meta_flags = header.meta_flags,
-      .ttl = header.ttl,
-      .last_access = header.last_access,
-  };
+  direct_.record = record_of(header, static_cast<std::uint32_t>(next_expected_));
+  direct_.record.status = protocol::ReplyStatus::value;
+  direct_.record.data_offset = 0;
+  direct_.record.data_size = value_size;
+  direct_.record.sink_data = storage.data();
   // The value bytes already received move once; the rest never touch the
   // read buffer. The header stays there (consumed, not moved), so the key
   // and opaque offsets hold.

@@ -148,6 +148,8 @@ class Connection {
   bool write_some();
   bool read_some(bool may_block);
   bool parse_available();
+  // `reply`, parsed from the read buffer, as a Record answering `request`.
+  Record record_of(const protocol::Reply& reply, std::uint32_t request) const noexcept;
   // Starts receiving the value whose header starts `input` into the sink;
   // false iff the sink declined or the value is too small.
   bool start_direct_value(std::string_view input, const protocol::Reply& header,
