@@ -55,7 +55,7 @@ struct Item {
 
 // An item read from a server, viewing the client's buffers (see FetchedItems).
 struct ItemView {
-  std::string_view key;
+  std::string_view key;  // as given to fetch
   std::string_view value;
   std::uint32_t flags = 0;
   std::uint64_t cas = 0;      // set when the fetch asked for it
@@ -260,7 +260,10 @@ class Client {
   Result<std::optional<Item>> gats(std::string_view key, std::int64_t ttl);
 
   // Fetches every key with one request per server, all servers at once,
-  // under one deadline. Keys are sent as given, duplicates included. When
+  // under one deadline. Keys are sent as given, duplicates included: one
+  // key as a meta mg where the server speaks meta, several as one text get
+  // line (measured faster), or as quiet mg closed by mn when one of them is
+  // a binary key (docs/protocol.md, "How the client uses meta"). When
   // the keys span several servers and some fail, their keys are missing and
   // FetchedItems::failures() names the servers; the call fails only when no
   // server answered (never, under miss_on_error).

@@ -79,7 +79,9 @@ struct ClientOptions {
   // is down (pymemcache's ignore_exc). Writes still report their failure.
   bool miss_on_error = false;
   // The wire protocol: "meta" (memcached 1.6's meta commands wherever the
-  // server speaks them, asked once per server with `mn`, text otherwise),
+  // server speaks them, asked once per server with `mn`, text otherwise;
+  // needed by binary keys and the meta calls: docs/protocol.md, "How the
+  // client uses meta"),
   // "text" (the classic commands only) or "binary" (memcached's binary
   // protocol, which SASL needs).
   std::string protocol = "meta";
