@@ -326,12 +326,16 @@ void register_client(nb::module_& module) {
           "incr",
           [](NativeClient& self, nb::handle key, nb::handle delta, nb::handle initial,
              std::int64_t ttl) { return arithmetic(self, key, delta, true, initial, ttl); },
-          "key"_a, "delta"_a = 1, nb::kw_only(), "initial"_a = nb::none(), "ttl"_a = 0)
+          "key"_a, "delta"_a = 1, nb::kw_only(), "initial"_a = nb::none(), "ttl"_a = 0,
+          "The new value, or None on a miss; with initial (meta protocol only), a missing "
+          "counter is created with that value and ttl instead.")
       .def(
           "decr",
           [](NativeClient& self, nb::handle key, nb::handle delta, nb::handle initial,
              std::int64_t ttl) { return arithmetic(self, key, delta, false, initial, ttl); },
-          "key"_a, "delta"_a = 1, nb::kw_only(), "initial"_a = nb::none(), "ttl"_a = 0)
+          "key"_a, "delta"_a = 1, nb::kw_only(), "initial"_a = nb::none(), "ttl"_a = 0,
+          "The new value, or None on a miss; with initial (meta protocol only), a missing "
+          "counter is created with that value and ttl instead.")
       .def(
           "touch",
           [](NativeClient& self, nb::handle key, std::int64_t ttl) {

@@ -251,10 +251,20 @@ void register_meta_calls(nb::module_& module, nb::class_<NativeClient>& client) 
 
   client
       .def("get_item", &get_item, "key"_a, nb::kw_only(), "touch"_a = nb::none(),
-           "vivify"_a = nb::none(), "recache"_a = nb::none(), "opaque"_a = nb::none())
-      .def("get_or_lease", &get_or_lease, "key"_a, "lease_ttl"_a, "recache_ttl"_a = 0)
+           "vivify"_a = nb::none(), "recache"_a = nb::none(), "opaque"_a = nb::none(),
+           "A MetaItem (value, flags, cas, ttl, last_access, hit_before, stale, won, "
+           "already_won, opaque), or None on a miss. touch: new ttl on a hit; vivify: on a "
+           "miss create a placeholder with this ttl and win it; recache: win the recompute "
+           "if fewer seconds than this are left. Needs the meta protocol.")
+      .def("get_or_lease", &get_or_lease, "key"_a, "lease_ttl"_a, "recache_ttl"_a = 0,
+           "A Lease: the item to use (fresh, or stale while another caller recomputes it; "
+           "None on a miss) and must_recompute, true for the one caller that must compute "
+           "the value and set it. Needs the meta protocol.")
       .def("store", &store, "key"_a, "value"_a, nb::kw_only(), "ttl"_a = 0, "mode"_a = "set",
-           "cas"_a = nb::none(), "invalidate"_a = false, "opaque"_a = nb::none())
+           "cas"_a = nb::none(), "invalidate"_a = false, "opaque"_a = nb::none(),
+           "Stores and returns a StoreResult (status, stored, cas: the new cas). mode: set, "
+           "add, replace, append or prepend; cas: store only if unchanged; invalidate: with "
+           "cas, accept an older one and store the item stale. Needs the meta protocol.")
       .def(
           "invalidate",
           [](NativeClient& self, nb::handle key, std::int64_t ttl) {
@@ -263,9 +273,14 @@ void register_meta_calls(nb::module_& module, nb::class_<NativeClient>& client) 
                 without_gil([&] { return self.client.invalidate(key_bytes, ttl); });
             return value_or_raise(invalidated);
           },
-          "key"_a, "ttl"_a = 0)
+          "key"_a, "ttl"_a = 0,
+          "Marks the item stale instead of deleting it: readers still get it, flagged stale, "
+          "and one of them wins the recompute. True if it existed. Needs the meta protocol.")
       .def("arithmetic", &arithmetic, "key"_a, "delta"_a = 1, nb::kw_only(), "decrement"_a = false,
-           "initial"_a = nb::none(), "ttl"_a = 0, "cas"_a = nb::none(), "opaque"_a = nb::none());
+           "initial"_a = nb::none(), "ttl"_a = 0, "cas"_a = nb::none(), "opaque"_a = nb::none(),
+           "incr (or decr) returning a Counter (value, cas, ttl), or None on a miss or a cas "
+           "mismatch; initial: create a missing counter with this value and ttl. Needs the "
+           "meta protocol.");
 }
 
 }  // namespace fastmc::python
