@@ -12,6 +12,11 @@
 //
 // Errors are values (Result); a miss is not an error. Keys are checked before
 // any byte is written: a bad key is Errc::invalid_key and nothing is sent.
+// With the meta protocol, a key that is not a valid text key (spaces,
+// control bytes, any bytes at all) of 1 to 186 bytes is sent base64-encoded
+// (meta's `b` flag) and works with every call; in text mode it is
+// invalid_key. Keys over 250 bytes are invalid_key unless
+// ClientOptions::digest_long_keys replaces them by a digest.
 //
 //   fastmc::Client mc({.servers = {"127.0.0.1:11211"}});
 //   mc.set("greeting", "hello", {.ttl = 60});
@@ -50,7 +55,7 @@ struct Item {
 
 // An item read from a server, viewing the client's buffers (see FetchedItems).
 struct ItemView {
-  std::string_view key;
+  std::string_view key;  // as given to fetch
   std::string_view value;
   std::uint32_t flags = 0;
   std::uint64_t cas = 0;      // set when the fetch asked for it
@@ -64,7 +69,8 @@ struct ItemView {
 class ValueStorage {
  public:
   virtual ~ValueStorage() = default;
-  // Room for one value of `size` bytes for `key`. It must stay valid while
+  // Room for one value of `size` bytes for `key` (as the server names it:
+  // base64-encoded for a binary key fetched with the meta protocol). It must stay valid while
   // the FetchedItems lives, and the caller must not touch it before the fetch
   // returns; an empty span declines (the value is then read as usual).
   virtual std::span<char> allocate(std::string_view key, std::size_t size) = 0;
@@ -127,6 +133,110 @@ struct ServerReply {
 
 using Stats = std::vector<std::pair<std::string, std::string>>;
 
+// The calls below (get_item, store, invalidate, arithmetic, get_or_lease)
+// use memcached 1.6's meta protocol (docs/protocol.md, "Meta"): with
+// ClientOptions::protocol "text", or against a server that does not speak
+// meta, they fail with Errc::invalid_argument and send nothing.
+
+// What Client::get_item asks for besides the value, flags, cas and ttl,
+// which it always returns.
+struct ReadOptions {
+  bool with_last_access = false;  // l: fill MetaItem::last_access
+  bool with_hit_before = false;   // h: fill MetaItem::hit_before
+  // T: on a hit, reset the item's ttl to this (touch on read); the ttl
+  // returned is the new one.
+  std::optional<std::int64_t> touch_ttl = {};
+  // N: on a miss, create an empty item with this ttl and answer it as a hit
+  // with `won` set, so exactly one caller learns it must fill the key (later
+  // callers see the empty item with `already_won`) until it is stored.
+  std::optional<std::int64_t> vivify_ttl = {};
+  // R: if the item's remaining ttl is below this, the first caller to see it
+  // wins the right to recompute it early (`won`; later ones `already_won`).
+  std::optional<std::int64_t> recache_ttl = {};
+  // O: 1 to 31 printable ASCII bytes, echoed in MetaItem::opaque; empty sends none.
+  std::string_view opaque = {};
+};
+
+// An item read by Client::get_item, with what the meta protocol tells of it.
+struct MetaItem {
+  std::string value;
+  std::uint32_t flags = 0;
+  std::uint64_t cas = 0;
+  // Seconds until the item expires; -1 when it never does.
+  std::int64_t ttl = -1;
+  // Seconds since the item was last accessed, before this read (with_last_access).
+  std::optional<std::uint64_t> last_access = {};
+  // Whether the item had been read before this read (with_hit_before).
+  std::optional<bool> hit_before = {};
+  // Stale-while-revalidate (memcached's X, W and Z flags):
+  bool stale = false;        // invalidated (Client::invalidate): the value is out of date
+  bool won = false;          // this caller won the right to recompute and store the item
+  bool already_won = false;  // another caller already won it; use the value you have
+  std::string opaque;        // ReadOptions::opaque, echoed
+};
+
+// What Client::get_or_lease found.
+struct LeaseResult {
+  // The value to use: a fresh one, or while someone recomputes it, the stale
+  // one (item->stale). Empty when there is none: a miss, the key just
+  // created as a placeholder for the lease holder.
+  std::optional<MetaItem> item;
+  // This caller holds the lease: it must compute the value and store it
+  // (set or store); others meanwhile get the stale value or no value.
+  bool must_recompute = false;
+};
+
+// The command a Client::store sends.
+enum class StoreMode : std::uint8_t { set, add, replace, append, prepend };
+
+// Options of Client::store.
+struct StoreRequest {
+  StoreMode mode = StoreMode::set;
+  std::int64_t ttl = 0;     // as StoreOptions::ttl
+  std::uint32_t flags = 0;  // as StoreOptions::flags
+  // C: store only if the item's cas is still this one (any mode).
+  std::optional<std::uint64_t> compare_cas = {};
+  // I: with compare_cas, a cas older than the item's is accepted too, and
+  // the item is stored marked stale (for a recomputation that raced an
+  // invalidation).
+  bool invalidate = false;
+  std::string_view opaque = {};  // O: echoed in StoreResult::opaque
+};
+
+enum class StoreStatus : std::uint8_t {
+  stored,      // HD
+  not_stored,  // NS: the mode's condition failed (add: exists; replace, append, prepend: missing)
+  exists,      // EX: compare_cas did not match
+  not_found,   // NF: compare_cas given and the item is gone
+};
+
+struct StoreResult {
+  StoreStatus status = StoreStatus::stored;
+  std::uint64_t cas = 0;  // the stored item's new cas; 0 unless stored
+  std::string opaque;
+  bool stored() const noexcept { return status == StoreStatus::stored; }
+};
+
+// Options of Client::arithmetic.
+struct ArithmeticOptions {
+  bool decrement = false;  // decr (stops at 0) instead of incr (wraps at 2^64)
+  std::uint64_t delta = 1;
+  // When set, a missing counter is created with this value (and `ttl`)
+  // instead of the call answering a miss; the delta is not applied to it.
+  std::optional<std::uint64_t> initial = {};
+  std::int64_t ttl = 0;  // the created counter's ttl (0 = never expires)
+  // C: apply only if the counter's cas is still this one.
+  std::optional<std::uint64_t> compare_cas = {};
+  std::string_view opaque = {};  // O
+};
+
+struct Counter {
+  std::uint64_t value = 0;
+  std::uint64_t cas = 0;
+  std::int64_t ttl = -1;  // seconds left, -1 = never expires
+  std::string opaque;
+};
+
 class Client {
  public:
   // Throws std::invalid_argument naming the entry if a server string cannot
@@ -150,7 +260,10 @@ class Client {
   Result<std::optional<Item>> gats(std::string_view key, std::int64_t ttl);
 
   // Fetches every key with one request per server, all servers at once,
-  // under one deadline. Keys are sent as given, duplicates included. When
+  // under one deadline. Keys are sent as given, duplicates included: one
+  // key as a meta mg where the server speaks meta, several as one text get
+  // line (measured faster), or as quiet mg closed by mn when one of them is
+  // a binary key (docs/protocol.md, "How the client uses meta"). When
   // the keys span several servers and some fail, their keys are missing and
   // FetchedItems::failures() names the servers; the call fails only when no
   // server answered (never, under miss_on_error).
@@ -188,6 +301,32 @@ class Client {
 
   // true iff the key existed and its ttl was reset.
   Result<bool> touch(std::string_view key, std::int64_t ttl);
+
+  // Meta calls (see the note above ReadOptions).
+  //
+  // mg: one read with the item's metadata; a miss is an empty optional
+  // (unless vivify_ttl, which turns it into a hit with `won`).
+  Result<std::optional<MetaItem>> get_item(std::string_view key, ReadOptions options = {});
+  // Stampede control as a lease: a hit answers the value; a miss creates a
+  // placeholder for `lease_ttl` seconds and hands the lease (must_recompute)
+  // to exactly one caller, the others get no item and no lease until the
+  // holder stores the value or the placeholder expires. After invalidate(),
+  // one caller gets the lease with the stale item, the others the stale
+  // item alone. A non-zero `recache_ttl` also hands out the lease, with the
+  // fresh item, once the item has fewer seconds left than that.
+  Result<LeaseResult> get_or_lease(std::string_view key, std::int64_t lease_ttl,
+                                   std::int64_t recache_ttl = 0);
+  // ms: a store that reports its outcome and the new cas.
+  Result<StoreResult> store(std::string_view key, std::string_view value,
+                            StoreRequest request = {});
+  // md with I: marks the item stale instead of deleting it, so readers keep
+  // getting its value (flagged stale) while one of them recomputes it. A
+  // non-zero `stale_ttl` also sets its remaining ttl. true iff it existed.
+  Result<bool> invalidate(std::string_view key, std::int64_t stale_ttl = 0);
+  // ma: incr or decr, optionally creating a missing counter. An empty
+  // optional when the counter is missing and no initial value was given, or
+  // when compare_cas did not match.
+  Result<std::optional<Counter>> arithmetic(std::string_view key, ArithmeticOptions options = {});
 
   // Calls that go to every server.
   Result<Done> flush_all(std::uint32_t delay_seconds = 0);

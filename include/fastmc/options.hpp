@@ -123,10 +123,20 @@ struct ClientOptions {
   // is down (pymemcache's ignore_exc). Writes still report their failure.
   bool miss_on_error = false;
   // The wire protocol: "meta" (memcached 1.6's meta commands wherever the
-  // server speaks them, asked once per server with `mn`, text otherwise),
+  // server speaks them, asked once per server with `mn`, text otherwise;
+  // needed by binary keys and the meta calls: docs/protocol.md, "How the
+  // client uses meta"),
   // "text" (the classic commands only) or "binary" (memcached's binary
   // protocol, which SASL needs).
   std::string protocol = "meta";
+  // Replace every key longer than 250 bytes (memcached's limit) by
+  // "sha256:" followed by the 64 lowercase hex digits of the SHA-256 of its
+  // bytes, for routing and on the wire, instead of refusing it as
+  // invalid_key. The digest depends on the key's bytes alone, so it is the
+  // same across runs, machines and platforms, and any client applying the
+  // same rule finds the item. Off by default: two keys could then share an
+  // item only by a SHA-256 collision, but the original key is not stored.
+  bool digest_long_keys = false;
   // Credentials: SASL PLAIN with the binary protocol, memcached's ASCII
   // authentication (-Y) with text and meta. Empty username means none. They
   // go to every server without credentials of its own in its string; a

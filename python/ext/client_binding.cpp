@@ -29,28 +29,6 @@ using namespace nb::literals;
 namespace fastmc::python {
 namespace {
 
-class NativeClient {
- public:
-  NativeClient(Client client, ValueCodec codec)
-      : client(std::move(client)), codec(std::move(codec)) {}
-
-  Client client;
-  ValueCodec codec;
-};
-
-// Runs `call` with the GIL released.
-template <class Call>
-auto without_gil(Call&& call) {
-  nb::gil_scoped_release release;
-  return call();
-}
-
-template <class T>
-T& value_or_raise(const NativeClient& self, Result<T>& result) {
-  if (!result) raise_error(result.error(), self.codec.error_classes);
-  return *result;
-}
-
 // noreply, as the peers mean it: the server's answer to the request is not
 // reported (a refusal included), but a failure to reach the server is. The
 // answer is still awaited, and dropped, so the connection stays in step.
@@ -435,9 +413,19 @@ ValueCodec make_codec(const std::string& scheme, nb::object serde, long long com
 }
 
 nb::object arithmetic(NativeClient& self, nb::handle key, nb::handle delta, bool increment,
-                      bool noreply) {
+                      nb::handle initial, std::int64_t ttl, bool noreply) {
   const std::string_view key_bytes = key_view(key.ptr());
   const std::uint64_t amount = to_delta(delta);
+  if (!initial.is_none()) {
+    // Auto-create: the meta call (ma N J), which knows no miss.
+    const ArithmeticOptions options{
+        .decrement = !increment, .delta = amount, .initial = to_delta(initial), .ttl = ttl};
+    Result<std::optional<Counter>> counter =
+        without_gil([&] { return self.client.arithmetic(key_bytes, options); });
+    const std::optional<Counter>& created = value_or_raise(self, counter);
+    if (!created) return nb::none();
+    return nb::steal(PyLong_FromUnsignedLongLong(created->value));
+  }
   Result<std::optional<std::uint64_t>> value = without_gil([&] {
     return increment ? self.client.incr(key_bytes, amount) : self.client.decr(key_bytes, amount);
   });
@@ -463,7 +451,8 @@ NativeClient build_client(
     nb::handle key_prefix, bool hash_key_prefix, std::string username, std::string password,
     bool tls, std::string tls_ca_file, std::string tls_ca_path, std::string tls_cert_file,
     std::string tls_key_file, bool tls_verify, std::string tls_server_name,
-    std::string tls_min_version, std::string tls_ciphers, nb::object tls_context) {
+    std::string tls_min_version, std::string tls_ciphers, nb::object tls_context,
+    bool digest_long_keys) {
   ValueCodec codec =
       make_codec(value_scheme, std::move(serde), compress_threshold, compress_level,
                  pickle_protocol, split_values, std::move(error_classes), max_value_size);
@@ -489,6 +478,7 @@ NativeClient build_client(
       .dead_server_policy = std::move(dead_server_policy),
       .miss_on_error = miss_on_error,
       .protocol = std::move(protocol),
+      .digest_long_keys = digest_long_keys,
       .username = std::move(username),
       .password = std::move(password),
       .tls =
@@ -536,20 +526,21 @@ constexpr auto& reconfigure_client = ClientConstruction<decltype(build_client)>:
 template <class Function>
 void def_with_client_options(nb::class_<NativeClient>& client, const char* name,
                              Function* function) {
-  client.def(
-      name, function, "servers"_a, "timeout"_a = 1.0, "connect_timeout"_a = 1.0,
-      "serde"_a = nb::none(), "max_value_size"_a = kDefaultMaxValueSize,
-      "max_connections_per_server"_a = 0, "max_idle_connections_per_server"_a = 8,
-      "tcp_nodelay"_a = true, "allow_non_ascii_keys"_a = true, "protocol"_a = "meta",
-      "distribution"_a = "modula", "hash"_a = "", "failure_limit"_a = 2, "retry_timeout"_a = 1.0,
-      "dead_timeout"_a = 0.0, "dead_server_policy"_a = "error", "miss_on_error"_a = false,
-      "configuration_endpoint"_a = "", "discovery_interval"_a = 60.0, "discovery_use_ip"_a = true,
-      "value_scheme"_a = "native", "compress_threshold"_a = 0, "compress_level"_a = -1,
-      "pickle_protocol"_a = nb::none(), "split_values"_a = false, "error_classes"_a = nb::none(),
-      "key_prefix"_a = "", "hash_key_prefix"_a = false, "username"_a = "", "password"_a = "",
-      "tls"_a = false, "tls_ca_file"_a = "", "tls_ca_path"_a = "", "tls_cert_file"_a = "",
-      "tls_key_file"_a = "", "tls_verify"_a = true, "tls_server_name"_a = "",
-      "tls_min_version"_a = "1.2", "tls_ciphers"_a = "", "tls_context"_a = nb::none());
+  client.def(name, function, "servers"_a, "timeout"_a = 1.0, "connect_timeout"_a = 1.0,
+             "serde"_a = nb::none(), "max_value_size"_a = kDefaultMaxValueSize,
+             "max_connections_per_server"_a = 0, "max_idle_connections_per_server"_a = 8,
+             "tcp_nodelay"_a = true, "allow_non_ascii_keys"_a = true, "protocol"_a = "meta",
+             "distribution"_a = "modula", "hash"_a = "", "failure_limit"_a = 2,
+             "retry_timeout"_a = 1.0, "dead_timeout"_a = 0.0, "dead_server_policy"_a = "error",
+             "miss_on_error"_a = false, "configuration_endpoint"_a = "",
+             "discovery_interval"_a = 60.0, "discovery_use_ip"_a = true,
+             "value_scheme"_a = "native", "compress_threshold"_a = 0, "compress_level"_a = -1,
+             "pickle_protocol"_a = nb::none(), "split_values"_a = false,
+             "error_classes"_a = nb::none(), "key_prefix"_a = "", "hash_key_prefix"_a = false,
+             "username"_a = "", "password"_a = "", "tls"_a = false, "tls_ca_file"_a = "",
+             "tls_ca_path"_a = "", "tls_cert_file"_a = "", "tls_key_file"_a = "",
+             "tls_verify"_a = true, "tls_server_name"_a = "", "tls_min_version"_a = "1.2",
+             "tls_ciphers"_a = "", "tls_context"_a = nb::none(), "digest_long_keys"_a = false);
 }
 
 // A value as `value_scheme` stores it, and back, with no client and no I/O
@@ -585,6 +576,7 @@ void register_client(nb::module_& module) {
   // Not safe while other threads use the client (pylibmc's behaviors are
   // set the same way).
   def_with_client_options(client, "_reconfigure", &reconfigure_client);
+  register_meta_calls(module, client);
   client
       .def_prop_rw(
           "serde", [](NativeClient& self) { return self.codec.serde; },
@@ -689,16 +681,24 @@ void register_client(nb::module_& module) {
           "keys"_a, "noreply"_a = false)
       .def(
           "incr",
-          [](NativeClient& self, nb::handle key, nb::handle delta, bool noreply) {
-            return arithmetic(self, key, delta, true, noreply);
+          [](NativeClient& self, nb::handle key, nb::handle delta, bool noreply, nb::handle initial,
+             std::int64_t ttl) {
+            return arithmetic(self, key, delta, true, initial, ttl, noreply);
           },
-          "key"_a, "delta"_a = 1, "noreply"_a = false)
+          "key"_a, "delta"_a = 1, "noreply"_a = false, nb::kw_only(), "initial"_a = nb::none(),
+          "ttl"_a = 0,
+          "The new value, or None on a miss; with initial (meta protocol only), a missing "
+          "counter is created with that value and ttl instead.")
       .def(
           "decr",
-          [](NativeClient& self, nb::handle key, nb::handle delta, bool noreply) {
-            return arithmetic(self, key, delta, false, noreply);
+          [](NativeClient& self, nb::handle key, nb::handle delta, bool noreply, nb::handle initial,
+             std::int64_t ttl) {
+            return arithmetic(self, key, delta, false, initial, ttl, noreply);
           },
-          "key"_a, "delta"_a = 1, "noreply"_a = false)
+          "key"_a, "delta"_a = 1, "noreply"_a = false, nb::kw_only(), "initial"_a = nb::none(),
+          "ttl"_a = 0,
+          "The new value, or None on a miss; with initial (meta protocol only), a missing "
+          "counter is created with that value and ttl instead.")
       .def(
           "touch",
           [](NativeClient& self, nb::handle key, std::int64_t ttl, bool noreply) {

@@ -28,18 +28,22 @@ from fastmc.errors import (
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from fastmc.client import Client
+    from fastmc.client import Client, Counter, Lease, MetaItem, StoreResult
+
+# The result types of the meta calls, loaded with the native extension.
+_CLIENT_NAMES = ("Client", "Counter", "Lease", "MetaItem", "StoreResult")
 
 
 def __getattr__(name: str) -> object:
     # The native extension is imported on first use of Client, so that the
     # pytest plugin and fastmc.testing load without it (fastmc.testing runs
     # memcached for other projects' tests too).
-    if name == "Client":
-        from fastmc.client import Client
+    if name in _CLIENT_NAMES:
+        from fastmc import client
 
-        globals()["Client"] = Client
-        return Client
+        value = getattr(client, name)
+        globals()[name] = value
+        return value
     raise AttributeError(f"module 'fastmc' has no attribute {name!r}")
 
 
@@ -48,13 +52,17 @@ __all__ = [
     "Client",
     "ClientError",
     "ConnectionError",
+    "Counter",
     "DecodeError",
     "Error",
     "InvalidArgumentError",
     "InvalidKeyError",
+    "Lease",
+    "MetaItem",
     "NoServersError",
     "ProtocolError",
     "ServerError",
+    "StoreResult",
     "TLSError",
     "TimeoutError",
     "ValueTooLargeError",

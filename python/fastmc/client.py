@@ -18,6 +18,12 @@ from fastmc import _native
 if TYPE_CHECKING:
     import ssl
 
+# The result types of the meta calls (get_item, get_or_lease, store, arithmetic).
+MetaItem = _native.MetaItem
+Lease = _native.Lease
+StoreResult = _native.StoreResult
+Counter = _native.Counter
+
 DEFAULT_MAX_VALUE_SIZE = 64 * 1024 * 1024
 
 
@@ -76,6 +82,13 @@ class Client(_native.Client):
     credentials, sent (PLAIN, or CRAM-MD5 if the server offers only that)
     when each connection opens, with the binary protocol; a refusal raises
     AuthenticationError.
+    With meta, keys that are not valid text keys (bytes with spaces, control
+    or any bytes, up to 186) are sent base64-encoded, and the meta calls
+    (``get_item``, ``get_or_lease``, ``store``, ``invalidate``,
+    ``arithmetic``, ``incr(..., initial=)``) are available.
+    ``digest_long_keys`` replaces keys over 250 bytes by ``"sha256:"`` and the
+    hex SHA-256 of their bytes (stable across runs and platforms) instead of
+    raising InvalidKeyError.
     ``configuration_endpoint`` (``"host:port"``) turns on AWS ElastiCache
     autodiscovery: the servers are asked of that endpoint at construction
     (RuntimeError naming it if that fails), then every ``discovery_interval``
@@ -144,6 +157,7 @@ class Client(_native.Client):
         tls_min_version: str = "1.2",
         tls_ciphers: str = "",
         tls_context: ssl.SSLContext | None = None,
+        digest_long_keys: bool = False,
     ) -> None:
         super().__init__(
             normalize_servers(servers, allow_empty=bool(configuration_endpoint)),
@@ -186,6 +200,7 @@ class Client(_native.Client):
             tls_min_version=tls_min_version,
             tls_ciphers=tls_ciphers,
             tls_context=tls_context,
+            digest_long_keys=digest_long_keys,
         )
 
     def set_servers(self, servers: Server | Iterable[Server]) -> None:

@@ -246,6 +246,10 @@ protocol::Reply Connection::reply(std::size_t index) const noexcept {
   reply.binary_opaque = record.binary_opaque;
   reply.binary_status = record.binary_status;
   reply.binary_opcode = record.binary_opcode;
+  reply.meta_flags = record.meta_flags;
+  reply.ttl = record.ttl;
+  reply.last_access = record.last_access;
+  reply.hit_before = record.hit_before;
   return reply;
 }
 
@@ -349,6 +353,8 @@ bool Connection::parse_available() {
       read_buffer_.consume(2);
       records_.push_back(direct_.record);
       direct_.awaiting_end = false;
+      // A meta VA is a whole reply; a text VALUE is followed by more units.
+      if (expected_[next_expected_].shape == Shape::meta) ++next_expected_;
       continue;
     }
     if (input.empty()) break;
@@ -364,11 +370,11 @@ bool Connection::parse_available() {
       result = protocol::parse_meta_reply(input, options_.max_value_size, reply);
     }
     if (result.status == protocol::ParseStatus::need_more) {
-      // The text parser's need_more after a VALUE header, and the binary
-      // one's after a hit's flags and key, leave the header in `reply`.
-      const bool has_header = expected.shape == Shape::text ||
-                              (binary && reply.status == protocol::ReplyStatus::value &&
-                               input.size() >= protocol::kBinaryHeaderSize);
+      // The text and meta parsers' need_more after a VALUE or VA header, and
+      // the binary one's after a hit's flags and key, leave the header in
+      // `reply`.
+      const bool has_header = !binary || (reply.status == protocol::ReplyStatus::value &&
+                                          input.size() >= protocol::kBinaryHeaderSize);
       if (result.needed > 0 && sink_ && has_header &&
           start_direct_value(input, reply, result.needed, binary)) {
         if (direct_.active) return true;
@@ -389,25 +395,7 @@ bool Connection::parse_available() {
                protocol::printable_excerpt(reply.data) + "\": give a username and password");
       return false;
     }
-    const char* base = read_buffer_.base();
-    records_.push_back(Record{
-        .request = static_cast<std::uint32_t>(next_expected_),
-        .status = reply.status,
-        .has_cas = reply.has_cas,
-        .flags = reply.flags,
-        .key_size = static_cast<std::uint32_t>(reply.key.size()),
-        .key_offset = offset_in(base, reply.key),
-        .data_offset = offset_in(base, reply.data),
-        .data_size = reply.data.size(),
-        .cas = reply.cas,
-        .number = reply.number,
-        .sink_data = nullptr,
-        .opaque_offset = offset_in(base, reply.opaque),
-        .opaque_size = static_cast<std::uint8_t>(reply.opaque.size()),
-        .binary_opaque = reply.binary_opaque,
-        .binary_status = reply.binary_status,
-        .binary_opcode = reply.binary_opcode,
-    });
+    records_.push_back(record_of(reply, static_cast<std::uint32_t>(next_expected_)));
     read_buffer_.consume(result.consumed);
     bytes_wanted_ = 0;
     switch (expected.shape) {
@@ -437,6 +425,33 @@ bool Connection::parse_available() {
   return true;
 }
 
+Connection::Record Connection::record_of(const protocol::Reply& reply,
+                                         std::uint32_t request) const noexcept {
+  const char* base = read_buffer_.base();
+  return Record{
+      .request = request,
+      .status = reply.status,
+      .has_cas = reply.has_cas,
+      .flags = reply.flags,
+      .key_size = static_cast<std::uint32_t>(reply.key.size()),
+      .key_offset = offset_in(base, reply.key),
+      .data_offset = offset_in(base, reply.data),
+      .data_size = reply.data.size(),
+      .cas = reply.cas,
+      .number = reply.number,
+      .sink_data = nullptr,
+      .opaque_offset = offset_in(base, reply.opaque),
+      .opaque_size = static_cast<std::uint8_t>(reply.opaque.size()),
+      .hit_before = reply.hit_before,
+      .meta_flags = reply.meta_flags,
+      .ttl = reply.ttl,
+      .last_access = reply.last_access,
+      .binary_opaque = reply.binary_opaque,
+      .binary_status = reply.binary_status,
+      .binary_opcode = reply.binary_opcode,
+  };
+}
+
 bool Connection::start_direct_value(std::string_view input, const protocol::Reply& header,
                                     std::size_t unit_size, bool binary) {
   // A text VALUE's data follows its header line and ends with CRLF; a
@@ -450,29 +465,15 @@ bool Connection::start_direct_value(std::string_view input, const protocol::Repl
   if (value_size < sink_.min_size) return false;
   const std::span<char> storage = sink_.allocate(sink_.context, header.key, value_size);
   if (storage.size() < value_size) return false;
-  const char* base = read_buffer_.base();
-  direct_.record = Record{
-      .request = static_cast<std::uint32_t>(next_expected_),
-      .status = protocol::ReplyStatus::value,
-      .has_cas = header.has_cas,
-      .flags = header.flags,
-      .key_size = static_cast<std::uint32_t>(header.key.size()),
-      .key_offset = offset_in(base, header.key),
-      .data_offset = 0,
-      .data_size = value_size,
-      .cas = header.cas,
-      .number = 0,
-      .sink_data = storage.data(),
-      .opaque_offset = 0,
-      .opaque_size = 0,
-      .binary_opaque = header.binary_opaque,
-      .binary_status = header.binary_status,
-      .binary_opcode = header.binary_opcode,
-  };
+  direct_.record = record_of(header, static_cast<std::uint32_t>(next_expected_));
+  direct_.record.status = protocol::ReplyStatus::value;
+  direct_.record.data_offset = 0;
+  direct_.record.data_size = value_size;
+  direct_.record.sink_data = storage.data();
   direct_.binary = binary;
   // The value bytes already received move once; the rest never touch the
   // read buffer. The header stays there (consumed, not moved), so the key
-  // offset holds.
+  // and opaque offsets hold.
   const std::size_t ready = std::min(input.size() - header_size, value_size);
   std::memcpy(storage.data(), input.data() + header_size, ready);
   read_buffer_.consume(header_size + ready);

@@ -173,6 +173,10 @@ class Connection {
     const char* sink_data;      // null unless the value went to the sink
     std::size_t opaque_offset;  // meta O token
     std::uint8_t opaque_size;
+    bool hit_before;            // meta h
+    std::uint64_t meta_flags;   // meta return flags, as Reply::meta_flags
+    std::int64_t ttl;           // meta t
+    std::uint64_t last_access;  // meta l
     std::uint32_t binary_opaque;
     std::uint16_t binary_status;
     std::uint8_t binary_opcode;
@@ -203,6 +207,8 @@ class Connection {
   bool read_some(bool may_block);
   bool read_once(bool may_block);
   bool parse_available();
+  // `reply`, parsed from the read buffer, as a Record answering `request`.
+  Record record_of(const protocol::Reply& reply, std::uint32_t request) const noexcept;
   // Starts receiving the value whose header starts `input` into the sink;
   // false iff the sink declined or the value is too small.
   bool start_direct_value(std::string_view input, const protocol::Reply& header,

@@ -156,13 +156,13 @@ ParseResult parse_value(std::string_view input, std::string_view fields, std::si
   }
   const auto data_size = static_cast<std::size_t>(size);
   const std::size_t unit_size = header_size + data_size + kLineEnd.size();
+  reply.status = ReplyStatus::value;
   if (input.size() < unit_size) {
     return ParseResult::need_more(unit_size);
   }
   if (input.substr(header_size + data_size, kLineEnd.size()) != kLineEnd) {
     return ParseResult::malformed("VA data block is not followed by CRLF");
   }
-  reply.status = ReplyStatus::value;
   reply.data = input.substr(header_size, data_size);
   return ParseResult::complete(unit_size);
 }
@@ -254,7 +254,10 @@ ParseResult parse_meta_reply(std::string_view input, std::size_t max_value_size,
   } else {
     result = parse_line(line, header_size, parsed);
   }
-  if (result.status == ParseStatus::complete) {
+  // A VA header whose data is still to come is handed out too (needed > 0),
+  // so the caller may receive the data elsewhere.
+  if (result.status == ParseStatus::complete ||
+      (result.status == ParseStatus::need_more && result.needed > 0)) {
     reply = parsed;
   }
   return result;

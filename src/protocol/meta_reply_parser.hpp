@@ -39,10 +39,12 @@ namespace fastmc::protocol {
 inline constexpr std::size_t kMaxMetaReplyLineSize = 4096;
 
 // Parses the first reply in `input`.
-// - complete: `reply` holds it; `consumed` is its size. On every other
-//   result `reply` is left unchanged.
-// - need_more: `input` ends inside the reply; after a VA header, `needed` is
-//   the whole reply's size.
+// - complete: `reply` holds it; `consumed` is its size.
+// - need_more: `input` ends inside the reply. After a complete VA header,
+//   `needed` is the whole reply's size and `reply` holds the header (status
+//   value, its return flags; data empty), so the caller may receive the data
+//   elsewhere; otherwise `reply` is left unchanged.
+// On malformed, `reply` is left unchanged.
 // - malformed: an unknown code, a line not exactly in the grammar (single
 //   spaces, no trailing space, CRLF), a flag that is not a letter, a flag
 //   repeated, a bad value for a flag whose value the parser reads (b W X Z

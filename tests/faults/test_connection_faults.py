@@ -49,7 +49,7 @@ def test_a_trickling_reply_cannot_stretch_the_deadline(scripted_server, fault_ma
         ],
         [Expect(GET_B), Reply(HIT_B)],
     )
-    mc = fastmc.Client(server.address, timeout=0.3)
+    mc = fastmc.Client(server.address, timeout=0.3, protocol="text")
     error, elapsed = timed(lambda: mc.get("a"))
     assert isinstance(error, fastmc.TimeoutError)
     assert 0.3 <= elapsed < 0.3 + MARGIN
@@ -66,7 +66,7 @@ def test_a_trickling_reply_cannot_stretch_the_deadline(scripted_server, fault_ma
 
 def test_a_reply_that_never_comes_is_a_timeout_not_a_miss(scripted_server, fault_matrix):
     server = scripted_server([Expect(GET_A), NeverReply()], [Expect(GET_B), Reply(HIT_B)])
-    mc = fastmc.Client(server.address, timeout=0.2)
+    mc = fastmc.Client(server.address, timeout=0.2, protocol="text")
     error, elapsed = timed(lambda: mc.get("a"))
     assert isinstance(error, fastmc.TimeoutError)
     assert error.cause == "timed_out" and error.server == server.address
@@ -89,7 +89,7 @@ def test_a_late_reply_is_never_read_as_the_next_requests(scripted_server, fault_
         [Expect(GET_A), Reply(b"VALUE a 0 2\r\naa\r\nEND\r\n", delay=0.3), ExpectClosed()],
         [Expect(GET_B), Reply(HIT_B)],
     )
-    mc = fastmc.Client(server.address, timeout=0.15)
+    mc = fastmc.Client(server.address, timeout=0.15, protocol="text")
     error, elapsed = timed(lambda: mc.get("a"))
     assert isinstance(error, fastmc.TimeoutError)
     assert mc.get("b") == b"bb"
@@ -122,7 +122,7 @@ def test_a_malformed_reply_is_a_protocol_error_and_the_connection_is_dropped(
     server = scripted_server(
         [Expect(GET_A), Reply(garbage), ExpectClosed()], [Expect(GET_B), Reply(HIT_B)]
     )
-    mc = fastmc.Client(server.address, timeout=0.5)
+    mc = fastmc.Client(server.address, timeout=0.5, protocol="text")
     with pytest.raises(fastmc.ProtocolError) as raised:
         mc.get("a")
     assert raised.value.server == server.address
@@ -140,7 +140,7 @@ def test_a_value_for_a_key_not_asked_for_is_never_returned(scripted_server, faul
         [Expect(GET_A), Reply(b"VALUE other 0 2\r\nzz\r\nEND\r\n"), ExpectClosed()],
         [Expect(GET_B), Reply(HIT_B)],
     )
-    mc = fastmc.Client(server.address, timeout=0.5)
+    mc = fastmc.Client(server.address, timeout=0.5, protocol="text")
     with pytest.raises(fastmc.ProtocolError, match="not asked for"):
         mc.get("a")
     assert mc.get("b") == b"bb"
@@ -159,7 +159,7 @@ def test_a_truncated_value_then_close_is_a_connection_error_with_no_partial_valu
         [Expect(GET_A), Reply(b"VALUE a 0 10\r\n01234"), Close()],
         [Expect(GET_B), Reply(HIT_B)],
     )
-    mc = fastmc.Client(server.address, timeout=0.5)
+    mc = fastmc.Client(server.address, timeout=0.5, protocol="text")
     with pytest.raises(fastmc.ConnectionError) as raised:
         mc.get("a")
     assert raised.value.cause == "connection_closed"
@@ -177,7 +177,7 @@ def test_a_reset_mid_reply_is_a_connection_error(scripted_server, fault_matrix):
         [Expect(GET_A), Reply(b"VALUE a 0 10\r\n01"), Reset()],
         [Expect(GET_B), Reply(HIT_B)],
     )
-    mc = fastmc.Client(server.address, timeout=0.5)
+    mc = fastmc.Client(server.address, timeout=0.5, protocol="text")
     error, elapsed = timed(lambda: mc.get("a"))
     assert isinstance(error, fastmc.ConnectionError)
     assert elapsed < 0.2
@@ -199,7 +199,7 @@ def test_bytes_after_the_last_reply_drop_the_connection_but_keep_the_answer(
         [Expect(GET_A), Reply(b"VALUE a 0 2\r\naa\r\nEND\r\ngarbage"), ExpectClosed()],
         [Expect(GET_B), Reply(HIT_B)],
     )
-    mc = fastmc.Client(server.address, timeout=0.5)
+    mc = fastmc.Client(server.address, timeout=0.5, protocol="text")
     assert mc.get("a") == b"aa"
     assert mc.get("b") == b"bb"
     fault_matrix.record(
@@ -215,7 +215,7 @@ def test_a_huge_value_size_is_refused_before_allocating(scripted_server, fault_m
         [Expect(GET_A), Reply(b"VALUE a 0 4294967293\r\n"), ExpectClosed()],
         [Expect(GET_B), Reply(HIT_B)],
     )
-    mc = fastmc.Client(server.address, timeout=0.5, max_value_size=1024 * 1024)
+    mc = fastmc.Client(server.address, timeout=0.5, max_value_size=1024 * 1024, protocol="text")
     with pytest.raises(fastmc.ProtocolError, match="limit"):
         mc.get("a")
     assert mc.get("b") == b"bb"
@@ -233,7 +233,7 @@ def test_a_server_that_closes_an_idle_connection_costs_no_error_on_reads(scripte
         [Expect(GET_A), Reply(b"VALUE a 0 2\r\naa\r\nEND\r\n"), Close()],
         [Expect(GET_B), Reply(HIT_B)],
     )
-    mc = fastmc.Client(server.address, timeout=0.5)
+    mc = fastmc.Client(server.address, timeout=0.5, protocol="text")
     assert mc.get("a") == b"aa"
     server.wait_until_finished(1)
     assert mc.get("b") == b"bb"  # retried once on a fresh connection
@@ -247,7 +247,7 @@ def test_a_non_idempotent_write_on_a_dead_pooled_connection_is_an_error_not_a_re
         [Expect(GET_A), Reply(b"VALUE a 0 2\r\naa\r\nEND\r\n"), Close()],
         [Expect(b"incr n 1\r\n"), Reply(b"5\r\n")],
     )
-    mc = fastmc.Client(server.address, timeout=0.5)
+    mc = fastmc.Client(server.address, timeout=0.5, protocol="text")
     assert mc.get("a") == b"aa"
     server.wait_until_finished(1)
     with pytest.raises(fastmc.ConnectionError):
@@ -263,7 +263,7 @@ def test_a_large_value_cut_short_is_never_returned(scripted_server):
         [Expect(GET_A), Reply(b"VALUE a 0 %d\r\n" % size + b"x" * (size // 2)), Close()],
         [Expect(GET_B), Reply(HIT_B)],
     )
-    mc = fastmc.Client(server.address, timeout=0.5)
+    mc = fastmc.Client(server.address, timeout=0.5, protocol="text")
     with pytest.raises(fastmc.ConnectionError):
         mc.get("a")
     assert mc.get("b") == b"bb"
@@ -279,7 +279,7 @@ def test_a_large_value_without_its_crlf_is_a_protocol_error(scripted_server):
         ],
         [Expect(GET_B), Reply(HIT_B)],
     )
-    mc = fastmc.Client(server.address, timeout=0.5)
+    mc = fastmc.Client(server.address, timeout=0.5, protocol="text")
     with pytest.raises(fastmc.ProtocolError):
         mc.get("a")
     assert mc.get("b") == b"bb"
@@ -297,7 +297,7 @@ def test_a_large_value_arriving_in_pieces_is_whole(scripted_server):
             Reply(b"\nEND\r\n", delay=0.02),
         ],
     )
-    mc = fastmc.Client(server.address, timeout=1.0)
+    mc = fastmc.Client(server.address, timeout=1.0, protocol="text")
     assert mc.get("a") == value
 
 

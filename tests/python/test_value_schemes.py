@@ -168,7 +168,11 @@ def test_libmc_split_values_are_only_for_set(memcached):
     # add and replace cannot put their condition on chunks and an index:
     # like libmc they send the whole value, which the server refuses.
     value = b"x" * 1_500_000
-    with fastmc.Client(memcached.address, value_scheme="libmc", split_values=True) as mc:
+    # Text, as libmc speaks: memcached 1.6.18 also unlinks the old item when
+    # a meta ms of any mode is too large, where text does so only for set.
+    with fastmc.Client(
+        memcached.address, value_scheme="libmc", split_values=True, protocol="text"
+    ) as mc:
         assert mc.set("large", b"old") is True
         for call, key in ((mc.add, "large"), (mc.add, "absent"), (mc.replace, "large")):
             with pytest.raises(fastmc.ValueTooLargeError):
@@ -210,7 +214,7 @@ def test_error_classes_replace_fastmcs_per_client(memcached):
     classes = dict(fastmc.errors.CAUSES, invalid_key=Miss, decode_error=Miss)
     with fastmc.Client(memcached.address, value_scheme="pylibmc", error_classes=classes) as mc:
         with pytest.raises(Miss) as raised:
-            mc.get("a key")
+            mc.get("")
         assert raised.value.cause == "invalid_key"
         mc.set_raw("mixed", b"1", 3)
         with pytest.raises(Miss, match="unknown memcached key flags"):

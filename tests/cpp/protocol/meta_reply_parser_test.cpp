@@ -191,6 +191,18 @@ TEST(MetaReplyParserTest, StaleValueFlags) {
   expect_reply("VA 3 c776860 Z X\r\nabc\r\n", value("abc").cas(776860).flag('Z').flag('X'));
 }
 
+// From memcached 1.6.18, the shapes the client's get_item and get_or_lease
+// read: "mg k v f c t N30" on a miss creates an empty item and wins it; a
+// later reader sees Z; "mg k v f c t l h" reports access.
+TEST(MetaReplyParserTest, VivifiedAndAccessShapes) {
+  expect_reply("VA 0 f0 c3 t30 W\r\n\r\n", value("").flags(0).cas(3).ttl(30).flag('W'));
+  expect_reply("VA 0 f0 c3 t29 Z\r\n\r\n", value("").flags(0).cas(3).ttl(29).flag('Z'));
+  expect_reply("VA 2 f0 c1 t100 l3 h1\r\nhi\r\n",
+               value("hi").flags(0).cas(1).ttl(100).last_access(3).hit_before(true));
+  expect_complete("VA 2 O17\r\n10\r\nVA 1 c7 t-1 O18\r\n8\r\nMN\r\n",
+                  {value("10").opaque("17"), value("8").cas(7).ttl(-1).opaque("18"), noop()});
+}
+
 TEST(MetaReplyParserTest, ValueContainingReplyLinesIsReadByItsSize) {
   expect_reply("VA 12\r\nHD\r\nMN\r\nEN\r\n\r\n", value("HD\r\nMN\r\nEN\r\n"));
 }
@@ -490,14 +502,31 @@ TEST(MetaReplyParserTest, DirectCallReportsConsumedAndViewsIntoTheInput) {
   EXPECT_EQ(reply.data, "data");
 }
 
-TEST(MetaReplyParserTest, DirectCallLeavesReplyAloneUnlessComplete) {
+TEST(MetaReplyParserTest, DirectCallLeavesReplyAloneWhenMalformedOrShortOfAHeader) {
   Reply reply;
   reply.flags = 99;
   reply.meta_flags = 7;
-  EXPECT_EQ(parse_meta_reply("VA 4 f1\r\nda", 1024, reply).status, ParseStatus::need_more);
+  EXPECT_EQ(parse_meta_reply("VA 4 f1", 1024, reply).status, ParseStatus::need_more);
   EXPECT_EQ(parse_meta_reply("HD c1 c1\r\n", 1024, reply).status, ParseStatus::malformed);
   EXPECT_EQ(reply.flags, 99u);
   EXPECT_EQ(reply.meta_flags, 7u);
+}
+
+// The caller may receive a large value's data elsewhere (net::ValueSink), so
+// a complete VA header is handed out before its data.
+TEST(MetaReplyParserTest, DirectCallHandsOutAValueHeaderBeforeItsData) {
+  Reply reply;
+  const ParseResult result = parse_meta_reply("VA 4 f3 c9 t-1 W X kkey\r\nda", 1024, reply);
+  ASSERT_EQ(result.status, ParseStatus::need_more);
+  EXPECT_EQ(result.needed, 31u);
+  EXPECT_EQ(reply.status, ReplyStatus::value);
+  EXPECT_EQ(reply.flags, 3u);
+  EXPECT_EQ(reply.cas, 9u);
+  EXPECT_EQ(reply.ttl, -1);
+  EXPECT_EQ(reply.key, "key");
+  EXPECT_TRUE(reply.has_flag('W'));
+  EXPECT_TRUE(reply.has_flag('X'));
+  EXPECT_TRUE(reply.data.empty());
 }
 
 // ---- the line size limit
