@@ -54,6 +54,8 @@ ConnectionPool::Lease ConnectionPool::lease(net::Deadline deadline) {
     if (!idle_.empty()) {
       std::unique_ptr<net::Connection> connection = std::move(idle_.back());
       idle_.pop_back();
+      lock.unlock();
+      connection->drop_if_not_quiet();  // a syscall: not under the pool's lock
       return Lease(this, std::move(connection));
     }
     if (pool_options_.max_connections == 0 || open_count_ < pool_options_.max_connections) {

@@ -133,6 +133,10 @@ void Connection::close_transport() noexcept {
   socket_.close();
 }
 
+void Connection::drop_if_not_quiet() noexcept {
+  if (socket_.is_open() && tls_ == nullptr && !is_quiet(socket_.fd())) close_transport();
+}
+
 void Connection::begin_exchange() {
   requests_.clear();
   requests_.shrink(kRetainedRequestCapacity);

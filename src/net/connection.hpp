@@ -82,6 +82,14 @@ class Connection {
   // says why.
   bool ensure_open(Deadline deadline);
 
+  // For a connection coming back into use after sitting idle: closes it
+  // (quietly: the next exchange reconnects) if the server sent bytes or
+  // closed it meanwhile. Bytes nobody asked for would otherwise be read as
+  // the next request's reply (faults.md P13), and a request sent on a closed
+  // connection would be lost. One non-blocking peek; a TLS connection is
+  // left as it is, since a TLS 1.3 server may send session tickets then.
+  void drop_if_not_quiet() noexcept;
+
   // Clears the last exchange's requests, replies and failure.
   void begin_exchange();
   protocol::RequestBuffer& requests() noexcept { return requests_; }

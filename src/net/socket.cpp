@@ -179,6 +179,15 @@ ssize_t receive(int fd, char* buffer, std::size_t size, bool may_block) noexcept
   }
 }
 
+bool is_quiet(int fd) noexcept {
+  char byte;
+  for (;;) {
+    const ssize_t peeked = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (peeked < 0 && errno == EINTR) continue;
+    return peeked < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+  }
+}
+
 int wait_ready(int fd, short events, Deadline deadline) noexcept {
   pollfd entry{fd, events, 0};
   for (;;) {

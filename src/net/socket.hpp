@@ -73,6 +73,11 @@ ssize_t send_segments(int fd, const std::string_view* segments, std::size_t coun
 // caller's deadline holds).
 ssize_t receive(int fd, char* buffer, std::size_t size, bool may_block) noexcept;
 
+// Whether a connection that should be silent is: nothing to read and not
+// closed by the peer. Peeks one byte without blocking (MSG_PEEK), so nothing
+// is consumed.
+bool is_quiet(int fd) noexcept;
+
 // Waits until `fd` has one of `events` (POLLIN/POLLOUT) or the deadline
 // passes. Returns the revents, 0 on timeout, or -errno.
 int wait_ready(int fd, short events, Deadline deadline) noexcept;
