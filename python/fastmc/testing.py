@@ -347,11 +347,20 @@ def _binary_request(opcode: int, key: bytes = b"", value: bytes = b"") -> bytes:
 
 
 def _binary_stats_pid(
-    address: str, timeout: float, credentials: tuple[str, str] | None
+    address: str,
+    timeout: float,
+    credentials: tuple[str, str] | None,
+    security: _ConnectionSecurity | None = None,
 ) -> int | None:
-    """``_stats_pid`` over the binary protocol, authenticating with SASL PLAIN first if asked."""
+    """``_stats_pid`` over the binary protocol, authenticating with SASL PLAIN
+    first if asked; over TLS when ``security`` has a TLS context."""
     deadline = time.monotonic() + timeout
-    with _connect(address, timeout) as sock:
+    with contextlib.ExitStack() as stack:
+        sock = stack.enter_context(_connect(address, timeout))
+        if security is not None and security.tls_context is not None:
+            sock = stack.enter_context(
+                security.tls_context.wrap_socket(sock, server_hostname=security.server_hostname)
+            )
         if credentials is not None:
             user, password = (part.encode() for part in credentials)
             sock.sendall(_binary_request(0x21, b"PLAIN", b"\0" + user + b"\0" + password))
@@ -926,7 +935,7 @@ class MemcachedServer(_ChildProcess):
         if self._sasl_users is None and self._protocol != "binary":
             return _stats_pid(self.address, timeout, self._security())
         credentials = next(iter(self._sasl_users.items())) if self._sasl_users else None
-        return _binary_stats_pid(self.address, timeout, credentials)
+        return _binary_stats_pid(self.address, timeout, credentials, self._security())
 
     @property
     def sasl_users(self) -> dict[str, str]:

@@ -105,3 +105,31 @@ def test_a_restarted_server_is_authenticated_again(sasl_server):
 def test_testing_server_reports_its_users(sasl_server):
     assert sasl_server.sasl_users == USERS
     assert "-S" in sasl_server.command
+
+
+def test_tls_and_sasl_together(memcached_factory):
+    # memcached -Z -S: the SASL exchange runs inside the TLS session, and a
+    # wrong password is refused there just the same.
+    server = memcached_factory(sasl_users=USERS, tls=True)
+    tls = server.client_kwargs()
+    assert "tls_ca_file" in tls
+    with fastmc.Client(
+        server.address, protocol="binary", username="alice", password="wonderland", **tls
+    ) as mc:
+        assert mc.set("k", b"x" * 300_000) is True
+        assert mc.get("k") == b"x" * 300_000
+        assert mc.get_many(["k", "missing"]) == {"k": b"x" * 300_000}
+    with (
+        fastmc.Client(
+            server.address, protocol="binary", username="alice", password="wrong", **tls
+        ) as mc,
+        pytest.raises(fastmc.AuthenticationError),
+    ):
+        mc.get("k")
+    with (
+        fastmc.Client(
+            server.address, protocol="binary", username="alice", password="wonderland"
+        ) as plain,
+        pytest.raises(fastmc.ConnectionError),
+    ):
+        plain.get("k")  # a plaintext client on the TLS port
