@@ -2,6 +2,7 @@
 #include "engine/connection_pool.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <pthread.h>
 #include <utility>
 
@@ -55,7 +56,8 @@ ConnectionPool::Lease ConnectionPool::lease(net::Deadline deadline) {
       std::unique_ptr<net::Connection> connection = std::move(idle_.back());
       idle_.pop_back();
       lock.unlock();
-      connection->drop_if_not_quiet();  // a syscall: not under the pool's lock
+      // A syscall when it peeks: not under the pool's lock.
+      connection->drop_if_not_quiet(std::chrono::steady_clock::now());
       return Lease(this, std::move(connection));
     }
     if (pool_options_.max_connections == 0 || open_count_ < pool_options_.max_connections) {
@@ -74,6 +76,7 @@ ConnectionPool::Lease ConnectionPool::lease(net::Deadline deadline) {
 void ConnectionPool::give_back(std::unique_ptr<net::Connection> connection) noexcept {
   const bool reusable =
       connection->is_open() && connection->failure() == net::ConnectionFailure::none;
+  if (reusable) connection->mark_idle(std::chrono::steady_clock::now());
   {
     std::lock_guard lock(mutex_);
     if (reusable && idle_.size() < pool_options_.max_idle) {

@@ -133,8 +133,9 @@ void Connection::close_transport() noexcept {
   socket_.close();
 }
 
-void Connection::drop_if_not_quiet() noexcept {
-  if (socket_.is_open() && tls_ == nullptr && !is_quiet(socket_.fd())) close_transport();
+void Connection::drop_if_not_quiet(std::chrono::steady_clock::time_point now) noexcept {
+  if (!socket_.is_open() || tls_ != nullptr || now - idle_since_ < kQuietCheckAfter) return;
+  if (!is_quiet(socket_.fd())) close_transport();
 }
 
 void Connection::begin_exchange() {

@@ -82,13 +82,18 @@ class Connection {
   // says why.
   bool ensure_open(Deadline deadline);
 
-  // For a connection coming back into use after sitting idle: closes it
-  // (quietly: the next exchange reconnects) if the server sent bytes or
-  // closed it meanwhile. Bytes nobody asked for would otherwise be read as
-  // the next request's reply (faults.md P13), and a request sent on a closed
-  // connection would be lost. One non-blocking peek; a TLS connection is
-  // left as it is, since a TLS 1.3 server may send session tickets then.
-  void drop_if_not_quiet() noexcept;
+  // Marks the moment the connection went idle (back into its pool).
+  void mark_idle(std::chrono::steady_clock::time_point now) noexcept { idle_since_ = now; }
+  // For a connection coming back into use: closes it (quietly: the next
+  // exchange reconnects) if the server sent bytes or closed it while it sat
+  // idle. Bytes nobody asked for would otherwise be read as the next
+  // request's reply (faults.md P13), and a request sent on a closed
+  // connection would be lost. One non-blocking peek, made only after at
+  // least kQuietCheckAfter idle: back-to-back calls skip the syscall (a
+  // server sends nothing unasked between them). A TLS connection is left as
+  // it is, since a TLS 1.3 server may send session tickets at any time.
+  static constexpr std::chrono::microseconds kQuietCheckAfter{1000};
+  void drop_if_not_quiet(std::chrono::steady_clock::time_point now) noexcept;
 
   // Clears the last exchange's requests, replies and failure.
   void begin_exchange();
@@ -251,6 +256,7 @@ class Connection {
   ConnectionFailure failure_ = ConnectionFailure::none;
   std::string failure_detail_;
   std::uint64_t exchanges_served_ = 0;
+  std::chrono::steady_clock::time_point idle_since_{};
 };
 
 }  // namespace fastmc::net
