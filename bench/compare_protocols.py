@@ -9,7 +9,11 @@ set_many of 100 entries and get_many of 100 keys (a third of them misses),
 100-byte values. Rounds alternate between the protocols so that drift on a
 shared machine hits both alike; every read is checked against what was
 stored. Prints one line per workload with each protocol's median rate over
-the rounds and the ratio meta/text (above 1: meta is faster).
+the rounds and the ratio meta/text (above 1: meta is faster). For set_many it
+also measures the two protocols alone, with prebuilt pipelines on raw
+sockets: 100 meta `ms ... q` closed by `mn` against 100 text `set ...
+noreply` closed by `version` (without a fence nothing says the server has
+stored anything), so only the server's and the wire's cost differ.
 
     python bench/compare_protocols.py                 # 7 rounds of about 0.3 s each
     python bench/compare_protocols.py --rounds 3 --seconds 0.1
@@ -20,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import statistics
 import sys
 import time
@@ -65,6 +70,33 @@ def workload(name: str, mc: fastmc.Client) -> tuple[Callable[[], None], int]:
 
         return get_many, BATCH_SIZE
     raise ValueError(f"unknown workload {name!r} (one of {', '.join(WORKLOADS)})")
+
+
+def raw_set_many(address: str, protocol: str) -> Callable[[], None]:
+    """100 sets on a raw socket, prebuilt: text with noreply and a closing
+    version, or meta in quiet mode and a closing mn. Only the server's and
+    the wire's cost: no client work but one send and one receive."""
+    host, _, port = address.rpartition(":")
+    sock = socket.create_connection((host, int(port)))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if protocol == "text":
+        line, fence, answer = b"set %s 0 0 %d noreply\r\n%s\r\n", b"version\r\n", b"VERSION "
+    else:
+        line, fence, answer = b"ms %s %d q\r\n%s\r\n", b"mn\r\n", b"MN"
+    request = b"".join(line % (key.encode(), len(VALUE), VALUE) for key in KEYS) + fence
+
+    def set_many() -> None:
+        sock.sendall(request)
+        reply = b""
+        while not reply.endswith(b"\r\n"):
+            chunk = sock.recv(4096)
+            if not chunk:
+                raise ConnectionError("the server closed the connection")
+            reply += chunk
+        if not reply.startswith(answer):
+            raise AssertionError(f"an answer to a quiet set: {reply[:80]!r}")
+
+    return set_many
 
 
 def rate(call: Callable[[], None], per_call: int, seconds: float) -> float:
@@ -117,6 +149,25 @@ def main() -> int:
             meta = statistics.median(rates["meta"])
             text = statistics.median(rates["text"])
             print(f"{name:<10} {meta:>12,.0f} {text:>12,.0f} {meta / text:>10.2f}")
+            if name == "set_many":
+                # The protocols alone: prebuilt pipelines on raw sockets.
+                raws = {
+                    protocol: raw_set_many(server.address, protocol)
+                    for protocol in ("meta", "text")
+                }
+                pair: dict[str, list[float]] = {"meta": [], "text": []}
+                for call in raws.values():
+                    call()
+                for round_index in range(arguments.rounds):
+                    order = ("meta", "text") if round_index % 2 == 0 else ("text", "meta")
+                    for protocol in order:
+                        pair[protocol].append(rate(raws[protocol], BATCH_SIZE, arguments.seconds))
+                meta = statistics.median(pair["meta"])
+                raw = statistics.median(pair["text"])
+                print(
+                    f"{'set_many':<10} {meta:>12,.0f} {raw:>12,.0f} {meta / raw:>10.2f}"
+                    "   (raw sockets: meta q + mn against text noreply + version)"
+                )
     return 0
 
 
