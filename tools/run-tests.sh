@@ -239,7 +239,7 @@ step_python-asan() {
     --config-settings=cmake.build-type=Debug .
   local preload
   preload="$(gcc -print-file-name=libasan.so):$(gcc -print-file-name=libubsan.so)"
-  PYTHONPATH="$root/$target" LD_PRELOAD="$preload" \
+  PYTHONPATH="$root/$target" LD_PRELOAD="$preload" FASTMC_SANITIZED=1 \
     ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     "$PYTHON" -m pytest -p no:cacheprovider tests/python tests/faults
 }
