@@ -27,7 +27,6 @@
 namespace {
 
 using fastmc::fuzz::is_inside;
-using fastmc::fuzz::kMaxValueSizes;
 using fastmc::fuzz::require;
 using fastmc::protocol::ParseResult;
 using fastmc::protocol::ParseStatus;
@@ -91,38 +90,8 @@ ParseResult checked_parse(std::string_view input, std::size_t max_value_size, Re
   return result;
 }
 
-void check_prefix_agrees(std::string_view whole, std::size_t prefix_size,
-                         std::size_t max_value_size) {
-  Reply whole_reply;
-  Reply prefix_reply;
-  const ParseResult full = checked_parse(whole, max_value_size, whole_reply);
-  const ParseResult part =
-      checked_parse(whole.substr(0, prefix_size), max_value_size, prefix_reply);
-  fastmc::fuzz::require_prefix_agrees(whole.size(), prefix_size, full, part,
-                                      same_reply(whole_reply, prefix_reply));
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* bytes, std::size_t size) {
-  if (size < 2) {
-    return 0;
-  }
-  const std::size_t max_value_size = kMaxValueSizes[bytes[0] & 3u];
-  const std::string_view input(reinterpret_cast<const char*>(bytes) + 2, size - 2);
-  const std::size_t prefix_size = input.size() * bytes[1] / 255;
-
-  // Walk the input packet by packet, as a connection would.
-  std::string_view rest = input;
-  while (true) {
-    check_prefix_agrees(rest, prefix_size < rest.size() ? prefix_size : rest.size(),
-                        max_value_size);
-    Reply reply;
-    const ParseResult result = checked_parse(rest, max_value_size, reply);
-    if (result.status != ParseStatus::complete) {
-      break;
-    }
-    rest.remove_prefix(result.consumed);
-  }
-  return 0;
+  return fastmc::fuzz::walk_reply_stream<Reply>(bytes, size, checked_parse, same_reply);
 }

@@ -61,4 +61,31 @@ inline void require_prefix_agrees(std::size_t whole_size, std::size_t prefix_siz
   }
 }
 
+// The input layout and walk of the meta and binary reply fuzzers: byte 0
+// picks the value size limit (kMaxValueSizes), byte 1 where a prefix ends,
+// and the rest is replies, walked one by one as a connection would, each
+// checked against its own prefix (require_prefix_agrees).
+// `checked_parse(input, max_value_size, reply)` parses and checks one reply;
+// `same_reply(a, b)` says whether two parses agree.
+template <class Reply, class CheckedParse, class SameReply>
+int walk_reply_stream(const std::uint8_t* bytes, std::size_t size, CheckedParse&& checked_parse,
+                      SameReply&& same_reply) {
+  if (size < 2) return 0;
+  const std::size_t max_value_size = kMaxValueSizes[bytes[0] & 3u];
+  const std::string_view input(reinterpret_cast<const char*>(bytes) + 2, size - 2);
+  const std::size_t prefix_size = input.size() * bytes[1] / 255;
+  std::string_view rest = input;
+  while (true) {
+    const std::size_t cut = prefix_size < rest.size() ? prefix_size : rest.size();
+    Reply whole_reply;
+    Reply prefix_reply;
+    const protocol::ParseResult full = checked_parse(rest, max_value_size, whole_reply);
+    const protocol::ParseResult part =
+        checked_parse(rest.substr(0, cut), max_value_size, prefix_reply);
+    require_prefix_agrees(rest.size(), cut, full, part, same_reply(whole_reply, prefix_reply));
+    if (full.status != protocol::ParseStatus::complete) return 0;
+    rest.remove_prefix(full.consumed);
+  }
+}
+
 }  // namespace fastmc::fuzz
