@@ -299,17 +299,17 @@ class ClientState {
   std::unique_ptr<engine::ClusterDiscovery> discovery_;
 };
 
-// The leases behind a FetchedItems and where each hit is.
+// The leases behind a FetchedItems and its hits. A hit's views point into
+// its lease's connection, which reads nothing more once its exchange is
+// over, so they are taken once, when the hit is recorded.
 class FetchState {
  public:
   // key_size is kReplyKey when the hit's key is the reply's own (text
   // VALUE); otherwise the key is in key_bytes (meta replies carry none, and
-  // a digested key is reported as the caller gave it).
+  // a digested key is reported as the caller gave it), which may still grow.
   static constexpr std::uint32_t kReplyKey = 0xffffffff;
   struct Hit {
-    std::uint32_t lease;
-    std::uint32_t reply;
-    std::size_t key_index;
+    ItemView item;
     std::uint32_t key_offset = 0;
     std::uint32_t key_size = kReplyKey;
   };
@@ -778,20 +778,32 @@ struct ItemsByServer {
 
 template <class KeyOf>
 ItemsByServer group_by_server(const Engine& engine, std::size_t item_count, KeyOf&& key_of) {
+  // Routed once, counted, then grouped: each server's list is allocated
+  // once at its final size instead of growing key by key.
+  constexpr std::size_t kUnroutable = std::numeric_limits<std::size_t>::max();
   ItemsByServer groups;
   groups.items.resize(engine.server_count());
+  std::vector<std::size_t> server_of(item_count);
+  std::vector<std::size_t> counts(engine.server_count());
   const auto now = engine::ServerHealth::Clock::now();
   for (std::size_t i = 0; i < item_count; ++i) {
     const std::string_view key = key_of(i);
     if (const std::optional<std::size_t> server = engine.route(key, now)) {
-      groups.items[*server].push_back(i);
+      server_of[i] = *server;
+      ++counts[*server];
     } else {
+      server_of[i] = kUnroutable;
       groups.unroutable.push_back(i);
       groups.unroutable_servers.push_back(engine.server_index_for(key));
     }
   }
   for (std::size_t server = 0; server < groups.items.size(); ++server) {
-    if (!groups.items[server].empty()) groups.servers.push_back(server);
+    if (counts[server] == 0) continue;
+    groups.items[server].reserve(counts[server]);
+    groups.servers.push_back(server);
+  }
+  for (std::size_t i = 0; i < item_count; ++i) {
+    if (server_of[i] != kUnroutable) groups.items[server_of[i]].push_back(i);
   }
   return groups;
 }
@@ -872,7 +884,6 @@ std::optional<Error> collect_hits(engine::Server& server, Lease& lease,
                                   std::span<const std::size_t> key_indexes, FetchState& state,
                                   bool report_given, GivenKey&& given_key) {
   net::Connection& connection = *lease;
-  const auto lease_index = static_cast<std::uint32_t>(state.leases.size());
   std::size_t cursor = 0;
   for (std::size_t i = 0; i < connection.reply_count(); ++i) {
     const protocol::Reply reply = connection.reply(i);
@@ -883,7 +894,7 @@ std::optional<Error> collect_hits(engine::Server& server, Lease& lease,
     if (cursor == keys.size()) return unexpected_reply(server, connection, reply);
     const std::size_t key_index = key_indexes.empty() ? cursor : key_indexes[cursor];
     ++cursor;
-    state.hits.push_back({lease_index, static_cast<std::uint32_t>(i), key_index});
+    state.hits.push_back({ItemView{reply.key, reply.data, reply.flags, reply.cas, key_index}});
     if (report_given) record_given_key(state, given_key(key_index));
   }
   state.leases.push_back(std::move(lease));
@@ -931,7 +942,6 @@ std::optional<Error> collect_meta_hits(engine::Server& server, Lease& lease, std
                                        KeyIndexAt&& key_index_at, GivenKey&& given_key,
                                        FetchState& state) {
   net::Connection& connection = *lease;
-  const auto lease_index = static_cast<std::uint32_t>(state.leases.size());
   for (std::size_t i = 0; i < connection.reply_count(); ++i) {
     const protocol::Reply reply = connection.reply(i);
     if (reply.status == ReplyStatus::noop || reply.status == ReplyStatus::miss) continue;
@@ -945,7 +955,7 @@ std::optional<Error> collect_meta_hits(engine::Server& server, Lease& lease, std
       return connection_error(server, connection);
     }
     const std::size_t key_index = key_index_at(static_cast<std::size_t>(position));
-    state.hits.push_back({lease_index, static_cast<std::uint32_t>(i), key_index});
+    state.hits.push_back({ItemView{{}, reply.data, reply.flags, reply.cas, key_index}});
     record_given_key(state, given_key(key_index));
   }
   state.leases.push_back(std::move(lease));
@@ -977,13 +987,12 @@ std::span<const Error> FetchedItems::failures() const noexcept {
 }
 
 ItemView FetchedItems::operator[](std::size_t index) const noexcept {
-  const FetchState::Hit hit = state_->hits[index];
-  const protocol::Reply reply = state_->leases[hit.lease]->reply(hit.reply);
-  const std::string_view key =
-      hit.key_size == FetchState::kReplyKey
-          ? reply.key
-          : std::string_view(state_->key_bytes).substr(hit.key_offset, hit.key_size);
-  return ItemView{key, reply.data, reply.flags, reply.cas, hit.key_index};
+  const FetchState::Hit& hit = state_->hits[index];
+  ItemView item = hit.item;
+  if (hit.key_size != FetchState::kReplyKey) {
+    item.key = std::string_view(state_->key_bytes).substr(hit.key_offset, hit.key_size);
+  }
+  return item;
 }
 
 // Client ---------------------------------------------------------------------
@@ -1149,6 +1158,7 @@ Result<FetchedItems> Client::fetch(std::span<const std::string_view> keys, Fetch
                                                  [&](std::size_t i) { return wire.binary(i); }));
     servers.push_back(server);
     if (meta_servers[server]) continue;
+    keys_by_server[server].reserve(server_items.size());
     for (const std::size_t i : server_items) keys_by_server[server].push_back(wire_keys[i]);
   }
   SinkTarget many_target{options.storage, {}};

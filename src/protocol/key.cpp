@@ -1,7 +1,35 @@
 // SPDX-License-Identifier: MIT
 #include "protocol/key.hpp"
 
+#include <cstdint>
+#include <cstring>
+
 namespace fastmc::protocol {
+namespace {
+
+// Every byte is 0x21..0x7e, tested a word at a time: a byte below 0x21 or
+// above 0x7e sets its top bit in `below | above` (the "has less / has more
+// than n" word tests; exact for these bounds).
+bool is_printable_ascii(std::string_view key) noexcept {
+  constexpr std::uint64_t kOnes = 0x0101010101010101;
+  constexpr std::uint64_t kHighBits = 0x8080808080808080;
+  const auto word_is_printable = [](std::uint64_t word) {
+    const std::uint64_t below = (word - kOnes * 0x21) & ~word;
+    const std::uint64_t above = (word + kOnes * (127 - 0x7e)) | word;
+    return ((below | above) & kHighBits) == 0;
+  };
+  std::size_t offset = 0;
+  for (; offset + 8 <= key.size(); offset += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, key.data() + offset, 8);
+    if (!word_is_printable(word)) return false;
+  }
+  std::uint64_t tail = kOnes * 'a';  // a printable filler for the missing bytes
+  std::memcpy(&tail, key.data() + offset, key.size() - offset);
+  return word_is_printable(tail);
+}
+
+}  // namespace
 
 KeyCheck check_text_key(std::string_view key, bool allow_non_ascii) noexcept {
   if (key.empty()) {
@@ -9,6 +37,12 @@ KeyCheck check_text_key(std::string_view key, bool allow_non_ascii) noexcept {
   }
   if (key.size() > kMaxKeySize) {
     return {KeyProblem::too_long, 0};
+  }
+  // Nearly every key is printable ASCII: a pass over eight bytes at a time
+  // settles it; only a key that fails it is searched byte by byte for the
+  // first problem.
+  if (is_printable_ascii(key)) {
+    return {};
   }
   for (std::size_t i = 0; i < key.size(); ++i) {
     const auto byte = static_cast<unsigned char>(key[i]);

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <initializer_list>
 #include <limits>
 #include <optional>
@@ -196,60 +197,71 @@ ParseResult parse_line(std::string_view line, std::size_t header_size, TextReply
   return matched ? ParseResult::complete(header_size) : ParseResult::malformed(kUnexpectedLine);
 }
 
-// Reads decimal digits at `position` up to `stop`; false on no digit, on a
-// value above `limit`, or on any other byte than `stop` after the digits.
-bool scan_number(const char*& position, const char* end, char stop, std::uint64_t limit,
+// Reads the decimal digits at `position` and stops on the first other byte;
+// false on no digit, on more than 19 digits, or on a value above `limit`.
+// Up to 19 digits cannot overflow 64 bits, so nothing is checked per digit;
+// a longer number (legal up to 2^64-1) is left to the general path.
+bool scan_number(const char*& position, const char* end, std::uint64_t limit,
                  std::uint64_t& value) noexcept {
-  const char* start = position;
+  constexpr std::ptrdiff_t kSafeDigits = 19;
+  const char* const start = position;
+  const char* const stop = end - start > kSafeDigits ? start + kSafeDigits + 1 : end;
   value = 0;
-  while (position < end && is_digit(*position)) {
-    const auto digit = static_cast<std::uint64_t>(*position - '0');
-    if (value > (limit - digit) / 10) return false;
-    value = value * 10 + digit;
+  while (position < stop && is_digit(*position)) {
+    value = value * 10 + static_cast<std::uint64_t>(*position - '0');
     ++position;
   }
-  return position != start && position < end && *position == stop;
+  return position != start && position - start <= kSafeDigits && value <= limit;
+}
+
+// The key of a VALUE line: the bytes from `key_start` up to the next space,
+// which must come before `end` and before any CR or LF (a line end inside
+// the key is a malformed or cut line, left to the general path).
+std::optional<std::string_view> scan_value_key(const char* key_start, const char* end) noexcept {
+  const auto window = static_cast<std::size_t>(end - key_start);
+  const void* space = std::memchr(key_start, ' ', window);
+  if (space == nullptr) return std::nullopt;
+  const auto size = static_cast<std::size_t>(static_cast<const char*>(space) - key_start);
+  if (size == 0 || std::memchr(key_start, '\n', size) != nullptr ||
+      std::memchr(key_start, '\r', size) != nullptr) {
+    return std::nullopt;
+  }
+  return std::string_view(key_start, size);
 }
 
 // The common VALUE unit in one pass, for multi-key gets: a well-formed
 // header is read without searching for the line end first. Anything unusual
-// (a partial header, odd bytes, an overflow) returns nullopt, and the
-// general path decides, so results and errors are the same either way.
+// (a partial header, odd bytes, an overflow) returns nullopt with `reply`
+// untouched, and the general path decides, so results and errors are the
+// same either way.
 std::optional<ParseResult> parse_value_fast(std::string_view input, std::size_t max_value_size,
                                             Reply& reply) noexcept {
   const char* const begin = input.data();
   const char* const end = begin + std::min(input.size(), kMaxReplyLineSize);
-  const char* position = begin + 6;  // after "VALUE "
-  const char* const key_start = position;
-  while (position < end && *position != ' ') {
-    if (*position == '\r' || *position == '\n') return std::nullopt;
-    ++position;
-  }
-  if (position == key_start || position == end) return std::nullopt;
-  const std::string_view key(key_start, static_cast<std::size_t>(position - key_start));
-  ++position;
+  const std::optional<std::string_view> key = scan_value_key(begin + 6, end);  // after "VALUE "
+  if (!key) return std::nullopt;
+  const char* position = key->data() + key->size() + 1;
   std::uint64_t flags = 0;
   std::uint64_t size = 0;
   std::uint64_t cas = 0;
-  if (!scan_number(position, end, ' ', std::numeric_limits<std::uint32_t>::max(), flags)) {
+  if (!scan_number(position, end, std::numeric_limits<std::uint32_t>::max(), flags) ||
+      position == end || *position != ' ') {
     return std::nullopt;
   }
   ++position;
-  const char* const size_start = position;
-  while (position < end && is_digit(*position)) ++position;
-  const bool has_cas = position < end && *position == ' ';
-  position = size_start;
-  if (!scan_number(position, end, has_cas ? ' ' : '\r', std::numeric_limits<std::uint64_t>::max(),
-                   size)) {
+  if (!scan_number(position, end, std::numeric_limits<std::uint64_t>::max(), size) ||
+      position == end) {
     return std::nullopt;
   }
+  const bool has_cas = *position == ' ';
   if (has_cas) {
     ++position;
-    if (!scan_number(position, end, '\r', std::numeric_limits<std::uint64_t>::max(), cas)) {
+    if (!scan_number(position, end, std::numeric_limits<std::uint64_t>::max(), cas) ||
+        position == end) {
       return std::nullopt;
     }
   }
-  if (position + 1 >= end || position[1] != '\n') return std::nullopt;
+  if (*position != '\r' || position + 1 >= end || position[1] != '\n') return std::nullopt;
   const auto header_size = static_cast<std::size_t>(position + 2 - begin);
   if (size > max_value_size ||
       size > std::numeric_limits<std::size_t>::max() - header_size - kLineEnd.size()) {
@@ -257,14 +269,16 @@ std::optional<ParseResult> parse_value_fast(std::string_view input, std::size_t 
   }
   const auto data_size = static_cast<std::size_t>(size);
   const std::size_t unit_size = header_size + data_size + kLineEnd.size();
+  if (input.size() >= unit_size && (input[unit_size - 2] != '\r' || input[unit_size - 1] != '\n')) {
+    return std::nullopt;
+  }
   reply.status = ReplyStatus::value;
-  reply.key = key;
+  reply.key = *key;
   reply.flags = static_cast<std::uint32_t>(flags);
   reply.cas = cas;
   reply.has_cas = has_cas;
   if (input.size() < unit_size) return ParseResult::need_more(unit_size);
-  if (input.substr(header_size + data_size, kLineEnd.size()) != kLineEnd) return std::nullopt;
-  reply.data = input.substr(header_size, data_size);
+  reply.data = std::string_view(begin + header_size, data_size);
   return ParseResult::complete(unit_size);
 }
 
@@ -273,9 +287,7 @@ std::optional<ParseResult> parse_value_fast(std::string_view input, std::size_t 
 ParseResult parse_text_reply(std::string_view input, TextReplyKind expected,
                              std::size_t max_value_size, Reply& reply) noexcept {
   if (expected == TextReplyKind::retrieval && input.starts_with("VALUE ")) {
-    Reply fast;
-    if (const std::optional<ParseResult> result = parse_value_fast(input, max_value_size, fast)) {
-      reply = fast;
+    if (const std::optional<ParseResult> result = parse_value_fast(input, max_value_size, reply)) {
       return *result;
     }
   }
