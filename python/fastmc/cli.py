@@ -1,11 +1,17 @@
 # SPDX-License-Identifier: MIT
 """The ``fastmc`` command line (also ``python -m fastmc``).
 
-    fastmc [--servers A,B] [--timeout S] get KEY...
+    fastmc [--servers A,B] [--timeout S] [connection options] get KEY...
     fastmc set KEY VALUE [--ttl N]        VALUE "-" reads bytes from stdin
     fastmc delete KEY... | incr KEY [DELTA] | decr KEY [DELTA] | touch KEY TTL
     fastmc stats [ARGS...] | flush [--delay N] | version
     fastmc bench [--workloads a,b] [--duration S] [--value-size N] [--batch N] [--pin] [--json]
+
+Connection options (before the command): ``--protocol meta|text|binary``,
+``--distribution``, ``--hash``, ``--username``/``--password`` (default
+``FASTMC_USERNAME``/``FASTMC_PASSWORD``), and ``--tls`` with
+``--tls-ca-file``, ``--tls-cert-file``, ``--tls-key-file``,
+``--tls-server-name``, ``--tls-no-verify``.
 
 Servers come from ``--servers`` or ``FASTMC_SERVERS`` (comma-separated). With
 neither, the command starts a temporary memcached through fastmc.testing, says
@@ -33,6 +39,8 @@ from typing import Any, TextIO
 
 PROGRAM = "fastmc"
 SERVERS_VARIABLE = "FASTMC_SERVERS"
+USERNAME_VARIABLE = "FASTMC_USERNAME"
+PASSWORD_VARIABLE = "FASTMC_PASSWORD"
 
 WORKLOADS = (
     "set",
@@ -115,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=1.0,
         help="seconds allowed for each call and each connect (default: 1)",
     )
+    _add_connection_arguments(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     get = commands.add_parser("get", help="print the values of keys")
@@ -173,6 +182,93 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--json", action="store_true", help="print the results as JSON")
     return parser
+
+
+def _add_connection_arguments(parser: argparse.ArgumentParser) -> None:
+    """How the client talks to the servers: protocol, placement, credentials, TLS.
+
+    Credentials default to environment variables so that a password need not
+    appear in the process list. A server given as ``tls://user:pass@host:port``
+    carries its own TLS and credentials, which these flags do not override.
+    """
+    group = parser.add_argument_group("connection")
+    group.add_argument(
+        "--protocol",
+        choices=("meta", "text", "binary"),
+        default="meta",
+        help="meta (default: memcached 1.6's meta commands, text where a server lacks them), "
+        "text, or binary",
+    )
+    group.add_argument(
+        "--distribution",
+        default="modula",
+        help="how keys are placed on several servers: modula (default), ketama, "
+        "ketama_weighted, libmc, rendezvous, python_memcached",
+    )
+    group.add_argument(
+        "--hash",
+        default="",
+        help="key hash: one_at_a_time, md5, crc, fnv1a_32, murmur, ... "
+        "(default: the distribution's own)",
+    )
+    group.add_argument(
+        "--username",
+        default=os.environ.get(USERNAME_VARIABLE, ""),
+        help="SASL (binary) or memcached -Y (text, meta) user name "
+        f"(default: ${USERNAME_VARIABLE})",
+    )
+    group.add_argument(
+        "--password",
+        default=os.environ.get(PASSWORD_VARIABLE, ""),
+        help=f"the password (default: ${PASSWORD_VARIABLE}, which keeps it out of ps)",
+    )
+    group.add_argument("--tls", action="store_true", help="connect with TLS")
+    group.add_argument(
+        "--tls-ca-file",
+        default="",
+        help="CA certificates (PEM) to verify servers with (default: the system's)",
+    )
+    group.add_argument("--tls-cert-file", default="", help="client certificate (PEM)")
+    group.add_argument("--tls-key-file", default="", help="client private key (PEM)")
+    group.add_argument(
+        "--tls-server-name",
+        default="",
+        help="name to verify and send as SNI (default: each server's host)",
+    )
+    group.add_argument(
+        "--tls-no-verify",
+        action="store_true",
+        help="accept any server certificate (insecure: for testing only)",
+    )
+
+
+def _client_options(args: argparse.Namespace) -> dict[str, Any]:
+    """fastmc.Client keyword arguments from the command line."""
+    options: dict[str, Any] = {
+        "timeout": args.timeout,
+        "connect_timeout": args.timeout,
+        "protocol": args.protocol,
+        "distribution": args.distribution,
+        "hash": args.hash,
+        "username": args.username,
+        "password": args.password,
+    }
+    tls_flags = (args.tls_ca_file, args.tls_cert_file, args.tls_key_file, args.tls_server_name)
+    if (any(tls_flags) or args.tls_no_verify) and not args.tls:
+        raise CommandError(
+            "--tls-ca-file, --tls-cert-file, --tls-key-file, --tls-server-name and "
+            "--tls-no-verify need --tls"
+        )
+    if args.tls:
+        options.update(
+            tls=True,
+            tls_ca_file=args.tls_ca_file,
+            tls_cert_file=args.tls_cert_file,
+            tls_key_file=args.tls_key_file,
+            tls_server_name=args.tls_server_name,
+            tls_verify=not args.tls_no_verify,
+        )
+    return options
 
 
 # -- entry point -------------------------------------------------------------------------
@@ -258,7 +354,7 @@ def _run(args: argparse.Namespace) -> int:
     with _server_addresses(args, cpu) as (addresses, started_here):
         import fastmc
 
-        client = fastmc.Client(addresses, timeout=args.timeout, connect_timeout=args.timeout)
+        client = fastmc.Client(addresses, **_client_options(args))
         try:
             if args.command == "bench":
                 return _bench(client, args, addresses, started_here, cpu)

@@ -264,6 +264,86 @@ def test_usage_errors_exit_2():
     assert b"nonsense" in result.stderr
 
 
+# -- connection options ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("protocol", ["meta", "text", "binary"])
+def test_each_protocol_round_trips(memcached, protocol):
+    assert fastmc(memcached, "--protocol", protocol, "set", "proto:k", "v").returncode == 0
+    result = fastmc(memcached, "--protocol", protocol, "get", "proto:k")
+    assert (result.returncode, result.stdout) == (0, b"v\n")
+
+
+def test_distribution_places_keys_as_the_client_does(memcached_cluster):
+    addresses = ",".join(server.address for server in memcached_cluster.servers)
+    for index in range(20):
+        result = run_cli(
+            "--servers", addresses, "--distribution", "ketama", "set", f"placed:{index}", "v"
+        )
+        assert result.returncode == 0, result.stderr.decode()
+    import fastmc as native
+
+    with native.Client([s.address for s in memcached_cluster.servers], distribution="ketama") as mc:
+        for index in range(20):
+            home = mc.server_for_key(f"placed:{index}")
+            server = next(s for s in memcached_cluster.servers if s.address == home)
+            assert raw_get(server, f"placed:{index}") == b"v"
+
+
+def test_unknown_distribution_is_one_line(memcached):
+    assert_one_line_error(fastmc(memcached, "--distribution", "nonsense", "get", "k"), "nonsense")
+
+
+def test_tls_with_the_test_ca_verifies_and_round_trips(memcached_factory):
+    from fastmc.testing import TestCertificates
+
+    certificates = TestCertificates()
+    server = memcached_factory(tls=certificates)
+    tls = ("--tls", "--tls-ca-file", certificates.ca_file)
+    address = f"localhost:{server.port}"
+    assert run_cli("--servers", address, *tls, "set", "tls:k", "secret").returncode == 0
+    result = run_cli("--servers", address, *tls, "get", "tls:k")
+    assert (result.returncode, result.stdout) == (0, b"secret\n")
+    # Without the CA the certificate is refused; --tls-no-verify accepts it.
+    unverified = run_cli("--servers", address, "--tls", "get", "tls:k")
+    assert_one_line_error(unverified, "certificate")
+    insecure = run_cli("--servers", address, "--tls", "--tls-no-verify", "get", "tls:k")
+    assert (insecure.returncode, insecure.stdout) == (0, b"secret\n")
+    # Plain text to a TLS port is a clear error within the timeout, not a hang.
+    plain = run_cli("--servers", address, "--timeout", "0.5", "get", "tls:k")
+    assert plain.returncode == 2
+
+
+def test_tls_options_need_tls(memcached):
+    assert_one_line_error(fastmc(memcached, "--tls-no-verify", "get", "k"), "--tls")
+
+
+def test_ascii_auth_from_flags_and_environment(memcached_factory):
+    server = memcached_factory(auth={"alice": "wonderland"})
+    stored = fastmc(server, "--username", "alice", "--password", "wonderland", "set", "a:k", "v")
+    assert stored.returncode == 0, stored.stderr.decode()
+    environment = {"FASTMC_USERNAME": "alice", "FASTMC_PASSWORD": "wonderland"}
+    result = run_cli("--servers", server.address, "get", "a:k", env=environment)
+    assert (result.returncode, result.stdout) == (0, b"v\n")
+    refused = fastmc(server, "--username", "alice", "--password", "wrong", "get", "a:k")
+    assert_one_line_error(refused, server.address)
+    assert b"auth" in refused.stderr.lower()
+
+
+def test_sasl_and_tls_together(memcached_factory):
+    from fastmc.testing import TestCertificates
+
+    certificates = TestCertificates()
+    server = memcached_factory(tls=certificates, sasl_users={"bob": "b0b"})
+    options = (
+        "--servers", f"localhost:{server.port}", "--protocol", "binary",
+        "--tls", "--tls-ca-file", certificates.ca_file, "--username", "bob", "--password", "b0b",
+    )  # fmt: skip
+    assert run_cli(*options, "set", "sasl:k", "v").returncode == 0
+    result = run_cli(*options, "get", "sasl:k")
+    assert (result.returncode, result.stdout) == (0, b"v\n")
+
+
 # -- bench -------------------------------------------------------------------------------
 
 
