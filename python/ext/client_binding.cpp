@@ -610,6 +610,21 @@ void register_client(nb::module_& module) {
             return nb::str(name.c_str(), name.size());
           },
           "key"_a, "live"_a = false)
+      // For compat modules whose peer places some keys by other bytes than
+      // the key's (pymemcache's HashClient: a bytes key by its repr).
+      .def(
+          "_server_for_routing_key",
+          [](NativeClient& self, nb::bytes routing_key, bool live) -> std::optional<std::string> {
+            return self.client.server_for_routing_key({routing_key.c_str(), routing_key.size()},
+                                                      live);
+          },
+          "routing_key"_a, "live"_a = false)
+      .def(
+          "_record_server_outcome",
+          [](NativeClient& self, const std::string& server, bool succeeded) {
+            return self.client.record_server_outcome(server, succeeded);
+          },
+          "server"_a, "succeeded"_a)
       .def(
           "get",
           [](NativeClient& self, nb::handle key, nb::handle default_value) {
