@@ -68,12 +68,15 @@ struct KeyList {
   std::vector<std::string_view> views;
 };
 
-std::uint64_t to_delta(nb::handle delta) {
+// A delta out of range raises the client's class for invalid_argument (a
+// compat module's, from its error_classes).
+std::uint64_t to_delta(const NativeClient& self, nb::handle delta) {
   if (!PyLong_Check(delta.ptr())) throw nb::type_error("delta must be an int");
   const unsigned long long value = PyLong_AsUnsignedLongLong(delta.ptr());
   if (value == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
     PyErr_Clear();
-    raise_error(Errc::invalid_argument, "delta must be an int from 0 to 2**64-1");
+    raise_error(Error{Errc::invalid_argument, {}, "delta must be an int from 0 to 2**64-1"},
+                self.codec.error_classes);
   }
   return value;
 }
@@ -415,11 +418,11 @@ ValueCodec make_codec(const std::string& scheme, nb::object serde, long long com
 nb::object arithmetic(NativeClient& self, nb::handle key, nb::handle delta, bool increment,
                       nb::handle initial, std::int64_t ttl, bool noreply) {
   const std::string_view key_bytes = key_view(key.ptr());
-  const std::uint64_t amount = to_delta(delta);
+  const std::uint64_t amount = to_delta(self, delta);
   if (!initial.is_none()) {
     // Auto-create: the meta call (ma N J), which knows no miss.
     const ArithmeticOptions options{
-        .decrement = !increment, .delta = amount, .initial = to_delta(initial), .ttl = ttl};
+        .decrement = !increment, .delta = amount, .initial = to_delta(self, initial), .ttl = ttl};
     Result<std::optional<Counter>> counter =
         without_gil([&] { return self.client.arithmetic(key_bytes, options); });
     const std::optional<Counter>& created = value_or_raise(self, counter);
