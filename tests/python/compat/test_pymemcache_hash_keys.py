@@ -295,7 +295,7 @@ def test_special_keys_fail_until_retry_attempts_then_move(memcached_cluster_fact
     options = {"retry_attempts": 2, "connect_timeout": 1, "timeout": 2}
     ours = compat_hash.HashClient(servers, **options)
     dead = "{}:{}".format(*servers[0])
-    key = _key_on(ours, dead, bytes_keys(200))
+    key = _key_on(ours, dead, bytes_keys(200, ascii_only=True))
     cluster[0].kill()
     for _ in range(3):  # retry_attempts + 1 failures
         with pytest.raises(OSError):
