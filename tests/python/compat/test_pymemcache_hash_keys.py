@@ -130,14 +130,19 @@ def _value(key):
     return b"value of " + (key if isinstance(key, bytes) else key.encode())
 
 
+def write_all(client, keys):
+    """The first half of ``keys`` stored by set, the rest by set_many."""
+    half = len(keys) // 2
+    for key in keys[:half]:
+        assert client.set(key, _value(key), noreply=False) is True
+    assert client.set_many({key: _value(key) for key in keys[half:]}, noreply=False) == []
+
+
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_pymemcache_writes_read_back_through_compat(servers, kind):
     keys, allow_unicode_keys, key_prefix = KINDS[kind]
     peer, ours = _clients(servers, allow_unicode_keys, key_prefix)
-    half = len(keys) // 2
-    for key in keys[:half]:
-        assert peer.set(key, _value(key), noreply=False) is True
-    assert peer.set_many({key: _value(key) for key in keys[half:]}, noreply=False) == []
+    write_all(peer, keys)
     expected = {key: _value(key) for key in keys}
     assert ours.get_many(keys) == expected
     assert ours.get_multi(iter(keys)) == expected
@@ -153,10 +158,8 @@ def test_pymemcache_writes_read_back_through_compat(servers, kind):
 def test_compat_writes_read_back_through_pymemcache(servers, kind):
     keys, allow_unicode_keys, key_prefix = KINDS[kind]
     peer, ours = _clients(servers, allow_unicode_keys, key_prefix)
+    write_all(ours, keys)
     half = len(keys) // 2
-    for key in keys[:half]:
-        assert ours.set(key, _value(key), noreply=False) is True
-    assert ours.set_many({key: _value(key) for key in keys[half:]}, noreply=False) == []
     assert peer.get_many(keys) == {key: _value(key) for key in keys}
     for key in keys[:10]:
         assert peer.get(key) == _value(key)

@@ -117,6 +117,28 @@ def _server_name(server: Any) -> str:
     return server
 
 
+def _storage_call(name: str, native_call: Callable[..., Any], doc: str) -> Any:
+    """HashClient's ``name`` (set, add, ...): ``native_call`` through
+    _Commands._store for an ASCII str key, else the key's server's client."""
+
+    def call(
+        self: HashClient,
+        key: Key,
+        value: Any,
+        expire: int = 0,
+        noreply: bool | None = None,
+        flags: int | None = None,
+    ) -> bool:
+        if type(key) is str and key.isascii():
+            return self._store(native_call, key, value, expire, noreply, flags)
+        return self._call_on_key_server(name, key, False, value, expire, noreply, flags)
+
+    call.__name__ = name
+    call.__qualname__ = f"HashClient.{name}"
+    call.__doc__ = doc
+    return call
+
+
 def _server_argument(server: Any, port: int | None) -> Any:
     """add_server/remove_server's server: ``(host, port)``, a spec, or a host and ``port``."""
     if port is not None:
@@ -457,74 +479,27 @@ class HashClient(_Commands):
             "gats", key, (default, cas_default), expire, default, cas_default
         )
 
-    def _write(
-        self,
-        name: str,
-        call: Callable[..., Any],
-        key: Key,
-        value: Any,
-        expire: int,
-        noreply: bool | None,
-        flags: int | None,
-    ) -> Any:
-        if type(key) is str and key.isascii():
-            return self._store(call, key, value, expire, noreply, flags)
-        return self._call_on_key_server(name, key, False, value, expire, noreply, flags)
-
-    def set(
-        self,
-        key: Key,
-        value: Any,
-        expire: int = 0,
-        noreply: bool | None = None,
-        flags: int | None = None,
-    ) -> bool:
-        """Stores ``value``; True (always, unless an exception is raised)."""
-        return self._write("set", _set, key, value, expire, noreply, flags)
-
-    def add(
-        self,
-        key: Key,
-        value: Any,
-        expire: int = 0,
-        noreply: bool | None = None,
-        flags: int | None = None,
-    ) -> bool:
-        """Stores ``value`` if ``key`` is absent; True under noreply, else whether it was stored."""
-        return self._write("add", _add, key, value, expire, noreply, flags)
-
-    def replace(
-        self,
-        key: Key,
-        value: Any,
-        expire: int = 0,
-        noreply: bool | None = None,
-        flags: int | None = None,
-    ) -> bool:
-        """Stores ``value`` if ``key`` exists; True under noreply, else whether it was stored."""
-        return self._write("replace", _replace, key, value, expire, noreply, flags)
-
-    def append(
-        self,
-        key: Key,
-        value: Any,
-        expire: int = 0,
-        noreply: bool | None = None,
-        flags: int | None = None,
-    ) -> bool:
-        """Appends to an existing value; True under noreply, else whether it was stored."""
-        return self._write("append", _append, key, value, expire, noreply, flags)
-
-    def prepend(
-        self,
-        key: Key,
-        value: Any,
-        expire: int = 0,
-        noreply: bool | None = None,
-        flags: int | None = None,
-    ) -> bool:
-        """Prepends to an existing value; True under noreply, else whether it was stored."""
-        return self._write("prepend", _prepend, key, value, expire, noreply, flags)
+    set = _storage_call(
+        "set", _set, "Stores ``value``; True (always, unless an exception is raised)."
+    )
+    add = _storage_call(
+        "add",
+        _add,
+        "Stores ``value`` if ``key`` is absent; True under noreply, else whether stored.",
+    )
+    replace = _storage_call(
+        "replace",
+        _replace,
+        "Stores ``value`` if ``key`` exists; True under noreply, else whether stored.",
+    )
+    append = _storage_call(
+        "append", _append, "Appends to an existing value; True under noreply, else whether stored."
+    )
+    prepend = _storage_call(
+        "prepend",
+        _prepend,
+        "Prepends to an existing value; True under noreply, else whether stored.",
+    )
 
     def cas(
         self,
