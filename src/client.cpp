@@ -1048,6 +1048,33 @@ Result<std::optional<std::string>> Client::live_server_for_key(std::string_view 
   return std::optional<std::string>(engine->server(*index).name());
 }
 
+std::optional<std::string> Client::server_for_routing_key(std::string_view routing_key,
+                                                          bool live) const {
+  const std::shared_ptr<const Engine> engine = state_->engine();
+  // As a wire key: the router takes the prefix off again unless hash_key_prefix.
+  const std::string wire_key = engine->options().key_prefix + std::string(routing_key);
+  if (!live) return engine->server(engine->server_index_for(wire_key)).name();
+  const std::optional<std::size_t> index =
+      engine->route(wire_key, engine::ServerHealth::Clock::now());
+  if (!index) return std::nullopt;
+  return engine->server(*index).name();
+}
+
+bool Client::record_server_outcome(std::string_view server, bool succeeded) {
+  const std::shared_ptr<const Engine> engine = state_->engine();
+  for (std::size_t index = 0; index < engine->server_count(); ++index) {
+    engine::Server& candidate = engine->server(index);
+    if (candidate.name() != server) continue;
+    if (succeeded) {
+      candidate.health().record_success();
+    } else {
+      candidate.health().record_failure(engine::ServerHealth::Clock::now());
+    }
+    return true;
+  }
+  return false;
+}
+
 void Client::close() {
   const std::shared_ptr<const Engine> engine = state_->engine();
   for (std::size_t i = 0; i < engine->server_count(); ++i) engine->server(i).pool().close_idle();

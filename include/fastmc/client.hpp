@@ -364,6 +364,17 @@ class Client {
   // get_realtime_host_by_key); nullopt when the call would fail fast. Needs
   // no I/O.
   Result<std::optional<std::string>> live_server_for_key(std::string_view key) const;
+  // The server for a key that the peer places by other bytes than the key's
+  // own, `routing_key` (pymemcache's HashClient hashes a bytes key's repr):
+  // as server_for_key, or live_server_for_key when `live`, with `routing_key`
+  // hashed in place of the key (without the key_prefix unless
+  // hash_key_prefix). It is only hashed, never checked as a key. No I/O.
+  std::optional<std::string> server_for_routing_key(std::string_view routing_key, bool live) const;
+  // Counts a call made to `server` (a name server_for_key returns) by another client,
+  // for keys this one routes (see server_for_routing_key), toward the
+  // server's health as if this client had made it: a failure to reach it or
+  // a success. false if no server has that name.
+  bool record_server_outcome(std::string_view server, bool succeeded);
 
  private:
   std::unique_ptr<detail::ClientState> state_;

@@ -68,12 +68,15 @@ struct KeyList {
   std::vector<std::string_view> views;
 };
 
-std::uint64_t to_delta(nb::handle delta) {
+// A delta out of range raises the client's class for invalid_argument (a
+// compat module's, from its error_classes).
+std::uint64_t to_delta(const NativeClient& self, nb::handle delta) {
   if (!PyLong_Check(delta.ptr())) throw nb::type_error("delta must be an int");
   const unsigned long long value = PyLong_AsUnsignedLongLong(delta.ptr());
   if (value == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
     PyErr_Clear();
-    raise_error(Errc::invalid_argument, "delta must be an int from 0 to 2**64-1");
+    raise_error(Error{Errc::invalid_argument, {}, "delta must be an int from 0 to 2**64-1"},
+                self.codec.error_classes);
   }
   return value;
 }
@@ -415,11 +418,11 @@ ValueCodec make_codec(const std::string& scheme, nb::object serde, long long com
 nb::object arithmetic(NativeClient& self, nb::handle key, nb::handle delta, bool increment,
                       nb::handle initial, std::int64_t ttl, bool noreply) {
   const std::string_view key_bytes = key_view(key.ptr());
-  const std::uint64_t amount = to_delta(delta);
+  const std::uint64_t amount = to_delta(self, delta);
   if (!initial.is_none()) {
     // Auto-create: the meta call (ma N J), which knows no miss.
     const ArithmeticOptions options{
-        .decrement = !increment, .delta = amount, .initial = to_delta(initial), .ttl = ttl};
+        .decrement = !increment, .delta = amount, .initial = to_delta(self, initial), .ttl = ttl};
     Result<std::optional<Counter>> counter =
         without_gil([&] { return self.client.arithmetic(key_bytes, options); });
     const std::optional<Counter>& created = value_or_raise(self, counter);
@@ -610,6 +613,21 @@ void register_client(nb::module_& module) {
             return nb::str(name.c_str(), name.size());
           },
           "key"_a, "live"_a = false)
+      // For compat modules whose peer places some keys by other bytes than
+      // the key's (pymemcache's HashClient: a bytes key by its repr).
+      .def(
+          "_server_for_routing_key",
+          [](NativeClient& self, nb::bytes routing_key, bool live) -> std::optional<std::string> {
+            return self.client.server_for_routing_key({routing_key.c_str(), routing_key.size()},
+                                                      live);
+          },
+          "routing_key"_a, "live"_a = false)
+      .def(
+          "_record_server_outcome",
+          [](NativeClient& self, const std::string& server, bool succeeded) {
+            return self.client.record_server_outcome(server, succeeded);
+          },
+          "server"_a, "succeeded"_a)
       .def(
           "get",
           [](NativeClient& self, nb::handle key, nb::handle default_value) {

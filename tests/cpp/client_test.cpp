@@ -321,6 +321,32 @@ TEST(ClientTest, LiveServerForKeyFollowsTheDeadServerPolicy) {
   EXPECT_EQ(strict.live_server_for_key(std::string(300, 'k')).error().code, Errc::invalid_key);
 }
 
+TEST(ClientTest, ARoutingKeyIsPlacedAsAKeyAndRecordedOutcomesCountTowardHealth) {
+  testing::MemcachedProcess first({.tcp = true});
+  testing::MemcachedProcess second({.tcp = true});
+  Client mc({.servers = {first.address(), second.address()},
+             .distribution = "rendezvous",
+             .key_prefix = "ns:",
+             .failure_limit = 1,
+             .retry_timeout = 60s,
+             .dead_server_policy = "failover"});
+  for (int i = 0; i < 50; ++i) {
+    const std::string key = "b'key" + std::to_string(i) + "'";
+    EXPECT_EQ(mc.server_for_routing_key(key, false), ok(mc.server_for_key(key)));
+  }
+  // Only hashed: bytes no key may hold, and longer than a key, are placed.
+  const std::string routing_key = std::string(300, ' ') + std::string(1, '\0');
+  const std::string home = mc.server_for_routing_key(routing_key, false).value();
+  const std::string other = home == first.address() ? second.address() : first.address();
+  EXPECT_EQ(mc.server_for_routing_key(routing_key, true), std::optional<std::string>(home));
+  EXPECT_TRUE(mc.record_server_outcome(home, false));  // failure_limit 1: down
+  EXPECT_EQ(mc.server_for_routing_key(routing_key, true), std::optional<std::string>(other));
+  EXPECT_EQ(mc.server_for_routing_key(routing_key, false), std::optional<std::string>(home));
+  EXPECT_TRUE(mc.record_server_outcome(home, true));
+  EXPECT_EQ(mc.server_for_routing_key(routing_key, true), std::optional<std::string>(home));
+  EXPECT_FALSE(mc.record_server_outcome("nowhere:1", false));
+}
+
 TEST(ClientTest, TheFirstReadAfterARestartSucceedsOnAFreshConnection) {
   testing::MemcachedProcess server({.tcp = true});
   Client mc = client_for(server);

@@ -79,11 +79,6 @@ def test_key_prefix_is_not_hashed(cluster):
         assert holder(cluster, "ns:" + key) == peer.hasher.get_node(key)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pymemcache routes a bytes key by its repr (b'...'); the native client sees "
-    "only the key's bytes: needs the binding to pass pymemcache_bytes_key (reported)",
-)
 def test_bytes_keys_are_placed_as_pymemcache_places_them(cluster):
     servers = servers_of(cluster)
     peer = peer_hash.HashClient(servers)
@@ -92,11 +87,6 @@ def test_bytes_keys_are_placed_as_pymemcache_places_them(cluster):
         assert ours.server_for_key(key.encode()) == peer.hasher.get_node(key.encode()), key
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pymemcache hashes a non-ASCII str key one byte per character (ord & 0xff); "
-    "the native client hashes its UTF-8 bytes: needs pymemcache_str_key (reported)",
-)
 def test_non_ascii_keys_are_placed_as_pymemcache_places_them(cluster):
     servers = servers_of(cluster)
     peer = peer_hash.HashClient(servers, allow_unicode_keys=True)

@@ -59,6 +59,14 @@ _DECODE_ERRORS = (
 # What pickling a value libmc cannot serialise raises; libmc returns None.
 _ENCODE_ERRORS = (pickle.PicklingError, TypeError, AttributeError, ValueError)
 
+
+def _check_c_long(number: Any) -> None:
+    """OverflowError, as Cython's conversion to libmc's C long raises it, for
+    an int that does not fit in 64 bits."""
+    if isinstance(number, int) and not -(1 << 63) <= number < 1 << 63:
+        raise OverflowError("Python int too large to convert to C long")
+
+
 _FLUSH_DISABLED = (
     "Please call client.toggle_flush_all_feature(True) first to enable the flush_all feature."
 )
@@ -349,14 +357,19 @@ class Client(fastmc.Client):
     # Writes ---------------------------------------------------------------
 
     def _store(self, call: Any, key: Any, val: Any, time: int, min_compress_len: int) -> Any:
-        if self._rewrites_keys:
-            key = self._key(key)
+        wire_key = self._key(key) if self._rewrites_keys else key
         try:
             try:
-                stored = call(self, key, val, time, min_compress_len, -2, self._noreply)
+                stored = call(self, wire_key, val, time, min_compress_len, -2, self._noreply)
             except _ENCODE_ERRORS as error:
-                if isinstance(error, errors.Error) or not isinstance(time, int):
+                if isinstance(error, errors.Error) or not isinstance(key, str | bytes):
+                    raise  # a key neither str nor bytes: TypeError, as libmc
+                if isinstance(time, float):
+                    # libmc's time is a C integer: Cython truncates a float.
+                    return self._store(call, key, val, int(time), min_compress_len)
+                if not isinstance(time, int):
                     raise
+                _check_c_long(time)
                 warnings.warn(
                     f"[libmc] encode value failed, err type: {type(error)}, val type: {type(val)}",
                     stacklevel=3,
@@ -559,12 +572,23 @@ class Client(fastmc.Client):
         return self._failure_result(failed, return_failure)
 
     def _arithmetic(self, call: Any, key: str | bytes, delta: int) -> int | None:
-        if self._rewrites_keys:
-            key = self._key(key)
+        wire_key = self._key(key) if self._rewrites_keys else key
         try:
-            value = call(self, key, delta, self._noreply)
+            value = call(self, wire_key, delta, self._noreply)
         except errors.Error as error:
+            if error.cause == "invalid_argument":
+                # libmc's delta is a uint64_t: Cython's conversion refuses the rest.
+                raise OverflowError(
+                    "can't convert negative value to uint64_t"
+                    if delta < 0
+                    else "Python int too large to convert to C unsigned long"
+                ) from None
             return self._fail(error, None)
+        except TypeError:
+            if not isinstance(delta, float):
+                raise
+            # Cython truncates a float delta (libmc's incr(key, 1.5) adds 1).
+            return self._arithmetic(call, key, int(delta))
         self._errors.code = mc.MC_RETURN_OK
         return value
 
@@ -577,12 +601,16 @@ class Client(fastmc.Client):
 
     def touch(self, key: str | bytes, exptime: int) -> bool:
         """True if the key exists (its ttl is reset)."""
-        if self._rewrites_keys:
-            key = self._key(key)
+        wire_key = self._key(key) if self._rewrites_keys else key
         try:
-            touched = _Native.touch(self, key, exptime, self._noreply)
+            touched = _Native.touch(self, wire_key, exptime, self._noreply)
         except errors.Error as error:
             return self._fail(error, False)
+        except TypeError:
+            if not isinstance(exptime, float):
+                _check_c_long(exptime)
+                raise
+            return self.touch(key, int(exptime))  # Cython truncates a float exptime
         self._errors.code = mc.MC_RETURN_OK
         return touched
 

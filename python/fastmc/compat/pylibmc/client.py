@@ -431,6 +431,11 @@ def _storage_call(native: Any, name: str, doc: str) -> Any:
 # The client ----------------------------------------------------------------
 
 
+def _delta_overflow() -> OverflowError:
+    """pylibmc's error for a delta its C long cannot hold (fastmc takes up to 2**64-1)."""
+    return OverflowError("Python int too large to convert to C long")
+
+
 class Client(_native.Client):
     """pylibmc.Client: ``Client(servers, behaviors=None, binary=False,
     username=None, password=None)``.
@@ -624,7 +629,10 @@ class Client(_native.Client):
         """The value after adding `delta`; NotFound when `key` is absent."""
         if delta < 0:
             raise ValueError("delta must be positive")
-        value = _native_incr(self, key, delta)
+        try:
+            value = _native_incr(self, key, delta)
+        except _errors.InvalidArgument:
+            raise _delta_overflow() from None
         if value is None:
             raise _errors.NotFound("1 keys not found")
         return value
@@ -634,7 +642,10 @@ class Client(_native.Client):
         `key` is absent."""
         if delta < 0:
             raise ValueError("delta must be positive")
-        value = _native_decr(self, key, delta)
+        try:
+            value = _native_decr(self, key, delta)
+        except _errors.InvalidArgument:
+            raise _delta_overflow() from None
         if value is None:
             raise _errors.NotFound("1 keys not found")
         return value
@@ -651,6 +662,8 @@ class Client(_native.Client):
         failures: list[BaseException] = []
         if delta < 0:
             raise ValueError("delta must be positive")
+        if delta >= 1 << 64:
+            raise _delta_overflow()
         for key in keys:
             try:
                 if (
