@@ -74,6 +74,7 @@ class Engine {
         .failure_limit = options_.failure_limit,
         .retry_timeout = options_.retry_timeout,
         .dead_timeout = options_.dead_timeout,
+        .pause_after_failure = options_.pause_after_failure,
     };
     std::vector<net::Address> addresses = parse_addresses(servers);
     if (previous != nullptr) tls_ = previous->tls_;
@@ -123,18 +124,27 @@ class Engine {
                                    engine::ServerHealth::Clock::time_point now) const {
     key = routing_key(key);
     const std::size_t home = router_.server_for_key(key);
-    if (servers_[home]->health().admits(now)) return home;
-    const auto is_live = [&](std::size_t index) { return servers_[index]->health().admits(now); };
+    const engine::ServerHealth& health = servers_[home]->health();
+    if (health.admits(now)) return home;
+    // A paused server keeps its keys: they fail fast, and go nowhere else.
+    if (health.is_paused(now)) return std::nullopt;
+    // A paused server stays in the placement; only a down one leaves it.
+    const auto is_live = [&](std::size_t index) {
+      const engine::ServerHealth& other = servers_[index]->health();
+      return other.admits(now) || other.is_paused(now);
+    };
+    std::optional<std::size_t> chosen;
     switch (policy_) {
       case DeadServerPolicy::error: return std::nullopt;
-      case DeadServerPolicy::failover: return router_.live_server_for_key(key, is_live);
+      case DeadServerPolicy::failover: chosen = router_.live_server_for_key(key, is_live); break;
       case DeadServerPolicy::auto_eject: {
         const std::shared_ptr<const routing::Router> live = live_router(is_live);
-        if (!live) return std::nullopt;
-        return live->server_for_key(key);
+        if (live) chosen = live->server_for_key(key);
+        break;
       }
     }
-    return std::nullopt;
+    if (chosen && servers_[*chosen]->health().is_paused(now)) return std::nullopt;
+    return chosen;
   }
   net::Deadline new_deadline() const noexcept { return net::Deadline::after(options_.timeout); }
 
@@ -385,7 +395,14 @@ Error connection_error(const engine::Server& server, const net::Connection& conn
   return Error{errc_for(connection.failure()), server.name(), with_server(server, text)};
 }
 
-Error server_down_error(const engine::Server& server) {
+// Why a call does not go to `server`: paused after a failure
+// (pause_after_failure), or down.
+Error unavailable_server_error(const engine::Server& server) {
+  if (server.health().is_paused(engine::ServerHealth::Clock::now())) {
+    return Error{
+        Errc::server_paused, server.name(),
+        with_server(server, "server_paused: failed just now; left alone until retry_timeout")};
+  }
   return Error{Errc::server_down, server.name(),
                with_server(server,
                            "server_down: marked down after repeated failures; retried "
@@ -414,7 +431,8 @@ bool is_server_failure(const Error& error) noexcept {
     case Errc::timed_out:
     case Errc::connection_closed:
     case Errc::protocol_error:
-    case Errc::server_down: return true;
+    case Errc::server_down:
+    case Errc::server_paused: return true;
     default: return false;
   }
 }
@@ -1124,7 +1142,7 @@ Result<FetchedItems> Client::fetch(std::span<const std::string_view> keys, Fetch
     std::optional<Error> failure;
     Result<bool> meta = false;
     if (!index || !server.health().admits(now)) {
-      failure = server_down_error(server);
+      failure = unavailable_server_error(server);
     } else if (meta = speaks_meta(*engine, server, deadline); !meta) {
       failure = std::move(meta.error());
     } else if (!*meta && wire.any_binary()) {
@@ -1163,7 +1181,7 @@ Result<FetchedItems> Client::fetch(std::span<const std::string_view> keys, Fetch
   const ItemsByServer groups =
       group_by_server(*engine, keys.size(), [&](std::size_t i) { return wire_keys[i]; });
   for (const std::size_t server : groups.unroutable_servers) {
-    state.failures.push_back(server_down_error(engine->server(server)));
+    state.failures.push_back(unavailable_server_error(engine->server(server)));
   }
   std::vector<std::size_t> servers;
   std::vector<bool> meta_servers(engine->server_count());
@@ -1286,7 +1304,7 @@ auto keyed_call(const Engine& engine, std::string_view key, std::string_view met
   if (auto error = prepare_key(engine, key, wire, digest)) return std::move(*error);
   const std::optional<std::size_t> index =
       engine.route(wire.key, engine::ServerHealth::Clock::now());
-  if (!index) return server_down_error(engine.server(engine.server_index_for(wire.key)));
+  if (!index) return unavailable_server_error(engine.server(engine.server_index_for(wire.key)));
   engine::Server& server = engine.server(*index);
   const net::Deadline deadline = engine.new_deadline();
   Result<bool> meta = speaks_meta(engine, server, deadline);
@@ -1716,7 +1734,7 @@ Result<std::vector<std::size_t>> Client::set_many(std::span<const Entry> entries
   failed = groups.unroutable;
   std::optional<Error> first_failure;
   if (!groups.unroutable.empty()) {
-    first_failure = server_down_error(engine->server(groups.unroutable_servers.front()));
+    first_failure = unavailable_server_error(engine->server(groups.unroutable_servers.front()));
   }
   std::size_t answered = 0;
   const auto server_failed = [&](Error error, const std::vector<std::size_t>& items) {
@@ -1866,7 +1884,7 @@ Result<std::size_t> Client::remove_many(std::span<const std::string_view> keys) 
   // A delete that did not happen leaves stale data behind: any server that
   // fails fails the call (the count could not say which keys remain).
   if (!groups.unroutable_servers.empty()) {
-    return server_down_error(engine->server(groups.unroutable_servers.front()));
+    return unavailable_server_error(engine->server(groups.unroutable_servers.front()));
   }
   const net::Deadline deadline = engine->new_deadline();
   std::vector<bool> meta_servers(engine->server_count());

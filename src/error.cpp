@@ -17,6 +17,7 @@ std::string_view name_of(Errc code) noexcept {
     case Errc::value_too_large: return "value_too_large";
     case Errc::no_servers: return "no_servers";
     case Errc::server_down: return "server_down";
+    case Errc::server_paused: return "server_paused";
     case Errc::auth_failed: return "auth_failed";
     case Errc::tls_failed: return "tls_failed";
   }

@@ -25,6 +25,7 @@ enum class Errc : std::uint8_t {
   value_too_large,    // the server or the client's limit refused the value's size
   no_servers,         // the client has no server to send the key to
   server_down,        // the key's server is down (failure_limit reached) and not yet retried
+  server_paused,      // the key's server failed just now and is paused (pause_after_failure)
   auth_failed,        // the server refused the credentials (SASL or ASCII auth), or needs some
   tls_failed,         // the TLS handshake failed (certificate, host name, or no TLS peer)
 };

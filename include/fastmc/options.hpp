@@ -112,6 +112,12 @@ struct ClientOptions {
   // When non-zero, how long a server that reached failure_limit stays down
   // instead of retry_timeout (libmemcached's dead_timeout).
   std::chrono::milliseconds dead_timeout{0};
+  // libmemcached's model (pylibmc): each failure below failure_limit also
+  // pauses the server for retry_timeout, its calls failing fast with
+  // Errc::server_paused while its keys stay where they are; failure_limit
+  // failures then take it down as above (out of the placement under
+  // auto_eject). Off: below failure_limit every call tries the server.
+  bool pause_after_failure = false;
   // Where a key whose server is down goes: "error" (the call fails fast with
   // Errc::server_down), "failover" (to the next live server by the
   // distribution's own rule: libmc's continuum walk, pymemcache's best live

@@ -455,7 +455,7 @@ NativeClient build_client(
     bool tls, std::string tls_ca_file, std::string tls_ca_path, std::string tls_cert_file,
     std::string tls_key_file, bool tls_verify, std::string tls_server_name,
     std::string tls_min_version, std::string tls_ciphers, nb::object tls_context,
-    bool digest_long_keys) {
+    bool digest_long_keys, bool pause_after_failure) {
   ValueCodec codec =
       make_codec(value_scheme, std::move(serde), compress_threshold, compress_level,
                  pickle_protocol, split_values, std::move(error_classes), max_value_size);
@@ -478,6 +478,7 @@ NativeClient build_client(
       .failure_limit = failure_limit,
       .retry_timeout = to_milliseconds(retry_timeout, "retry_timeout"),
       .dead_timeout = to_milliseconds(dead_timeout, "dead_timeout"),
+      .pause_after_failure = pause_after_failure,
       .dead_server_policy = std::move(dead_server_policy),
       .miss_on_error = miss_on_error,
       .protocol = std::move(protocol),
@@ -529,21 +530,21 @@ constexpr auto& reconfigure_client = ClientConstruction<decltype(build_client)>:
 template <class Function>
 void def_with_client_options(nb::class_<NativeClient>& client, const char* name,
                              Function* function) {
-  client.def(name, function, "servers"_a, "timeout"_a = 1.0, "connect_timeout"_a = 1.0,
-             "serde"_a = nb::none(), "max_value_size"_a = kDefaultMaxValueSize,
-             "max_connections_per_server"_a = 0, "max_idle_connections_per_server"_a = 8,
-             "tcp_nodelay"_a = true, "allow_non_ascii_keys"_a = true, "protocol"_a = "meta",
-             "distribution"_a = "modula", "hash"_a = "", "failure_limit"_a = 2,
-             "retry_timeout"_a = 1.0, "dead_timeout"_a = 0.0, "dead_server_policy"_a = "error",
-             "miss_on_error"_a = false, "configuration_endpoint"_a = "",
-             "discovery_interval"_a = 60.0, "discovery_use_ip"_a = true,
-             "value_scheme"_a = "native", "compress_threshold"_a = 0, "compress_level"_a = -1,
-             "pickle_protocol"_a = nb::none(), "split_values"_a = false,
-             "error_classes"_a = nb::none(), "key_prefix"_a = "", "hash_key_prefix"_a = false,
-             "username"_a = "", "password"_a = "", "tls"_a = false, "tls_ca_file"_a = "",
-             "tls_ca_path"_a = "", "tls_cert_file"_a = "", "tls_key_file"_a = "",
-             "tls_verify"_a = true, "tls_server_name"_a = "", "tls_min_version"_a = "1.2",
-             "tls_ciphers"_a = "", "tls_context"_a = nb::none(), "digest_long_keys"_a = false);
+  client.def(
+      name, function, "servers"_a, "timeout"_a = 1.0, "connect_timeout"_a = 1.0,
+      "serde"_a = nb::none(), "max_value_size"_a = kDefaultMaxValueSize,
+      "max_connections_per_server"_a = 0, "max_idle_connections_per_server"_a = 8,
+      "tcp_nodelay"_a = true, "allow_non_ascii_keys"_a = true, "protocol"_a = "meta",
+      "distribution"_a = "modula", "hash"_a = "", "failure_limit"_a = 2, "retry_timeout"_a = 1.0,
+      "dead_timeout"_a = 0.0, "dead_server_policy"_a = "error", "miss_on_error"_a = false,
+      "configuration_endpoint"_a = "", "discovery_interval"_a = 60.0, "discovery_use_ip"_a = true,
+      "value_scheme"_a = "native", "compress_threshold"_a = 0, "compress_level"_a = -1,
+      "pickle_protocol"_a = nb::none(), "split_values"_a = false, "error_classes"_a = nb::none(),
+      "key_prefix"_a = "", "hash_key_prefix"_a = false, "username"_a = "", "password"_a = "",
+      "tls"_a = false, "tls_ca_file"_a = "", "tls_ca_path"_a = "", "tls_cert_file"_a = "",
+      "tls_key_file"_a = "", "tls_verify"_a = true, "tls_server_name"_a = "",
+      "tls_min_version"_a = "1.2", "tls_ciphers"_a = "", "tls_context"_a = nb::none(),
+      "digest_long_keys"_a = false, "pause_after_failure"_a = false);
 }
 
 // A value as `value_scheme` stores it, and back, with no client and no I/O

@@ -71,7 +71,10 @@ class Client(_native.Client):
     ``retry_timeout`` seconds (``dead_timeout`` when set); meanwhile its keys
     fail fast (``dead_server_policy="error"``), go to the next live server by
     the distribution's rule (``"failover"``), or the placement is rebuilt
-    without it (``"auto_eject"``). ``miss_on_error`` turns read failures into
+    without it (``"auto_eject"``). ``pause_after_failure`` (libmemcached's
+    model) also pauses a server for ``retry_timeout`` after each failure below
+    ``failure_limit``: its calls fail fast meanwhile (``cause ==
+    "server_paused"``) and its keys stay where they are. ``miss_on_error`` turns read failures into
     misses (pymemcache's ``ignore_exc``). ``timeout`` bounds each whole call and
     ``connect_timeout`` each connect, in seconds (0 = no limit). ``serde``
     handles values that are not bytes, str, int or bool: see ``fastmc.serde``.
@@ -158,6 +161,7 @@ class Client(_native.Client):
         tls_ciphers: str = "",
         tls_context: ssl.SSLContext | None = None,
         digest_long_keys: bool = False,
+        pause_after_failure: bool = False,
     ) -> None:
         super().__init__(
             normalize_servers(servers, allow_empty=bool(configuration_endpoint)),
@@ -201,6 +205,7 @@ class Client(_native.Client):
             tls_ciphers=tls_ciphers,
             tls_context=tls_context,
             digest_long_keys=digest_long_keys,
+            pause_after_failure=pause_after_failure,
         )
 
     def set_servers(self, servers: Server | Iterable[Server]) -> None:

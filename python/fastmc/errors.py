@@ -87,6 +87,7 @@ CAUSES: dict[str, type[Error]] = {
     "value_too_large": ValueTooLargeError,
     "no_servers": NoServersError,
     "server_down": ConnectionError,
+    "server_paused": ConnectionError,
     "auth_failed": AuthenticationError,
     "tls_failed": TLSError,
 }

@@ -9,6 +9,12 @@
 // time calls are let through as probes: success brings the server back,
 // failure puts it down again.
 //
+// With pause_after_failure (libmemcached's model, for pylibmc) every failure
+// below failure_limit also pauses the server for retry_timeout: its calls
+// fail fast meanwhile, but it stays in the placement, so its keys do not
+// move; only reaching failure_limit takes it down (and out, under
+// auto_eject).
+//
 // Thread-safety: every method may be called from any thread.
 #pragma once
 
@@ -26,6 +32,8 @@ struct HealthOptions {
   // When non-zero, how long a server that reached failure_limit stays down
   // instead of retry_timeout (libmemcached's dead_timeout).
   std::chrono::milliseconds dead_timeout{0};
+  // Pause the server for retry_timeout after each failure below failure_limit.
+  bool pause_after_failure = false;
 };
 
 class ServerHealth {
@@ -39,7 +47,13 @@ class ServerHealth {
   // failure puts it down again, a success brings it back).
   bool admits(Clock::time_point now) const noexcept {
     const std::int64_t until = down_until_.load(std::memory_order_relaxed);
-    return until == 0 || ticks(now) >= until;
+    return (until == 0 || ticks(now) >= until) && !is_paused(now);
+  }
+  // True iff the server is paused after a failure (pause_after_failure): its
+  // calls fail fast now, but it is not down and keeps its place.
+  bool is_paused(Clock::time_point now) const noexcept {
+    const std::int64_t until = paused_until_.load(std::memory_order_relaxed);
+    return until != 0 && ticks(now) < until;
   }
   // True iff the server is up (failures below the limit), without claiming a probe.
   bool is_up() const noexcept { return down_until_.load(std::memory_order_relaxed) == 0; }
@@ -59,7 +73,8 @@ class ServerHealth {
 
   const HealthOptions options_;
   std::atomic<std::uint32_t> consecutive_failures_{0};
-  std::atomic<std::int64_t> down_until_{0};  // Clock ticks; 0 while up
+  std::atomic<std::int64_t> down_until_{0};    // Clock ticks; 0 while up
+  std::atomic<std::int64_t> paused_until_{0};  // Clock ticks; 0 unless paused
   std::atomic<std::uint64_t> generation_{0};
 };
 

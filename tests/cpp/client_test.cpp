@@ -321,6 +321,45 @@ TEST(ClientTest, LiveServerForKeyFollowsTheDeadServerPolicy) {
   EXPECT_EQ(strict.live_server_for_key(std::string(300, 'k')).error().code, Errc::invalid_key);
 }
 
+TEST(ClientTest, PauseAfterFailureFailsFastWhereTheKeyIsUntilTheLimitEjectsTheServer) {
+  testing::MemcachedProcess first({.tcp = true});
+  testing::MemcachedProcess second({.tcp = true});
+  Client mc({.servers = {first.address(), second.address()},
+             .distribution = "ketama",
+             .timeout = 500ms,
+             .failure_limit = 3,
+             .retry_timeout = 300ms,
+             .pause_after_failure = true,
+             .dead_server_policy = "auto_eject"});
+  std::string key;
+  for (int i = 0; key.empty(); ++i) {
+    const std::string candidate = "key" + std::to_string(i);
+    if (ok(mc.server_for_key(candidate)) == first.address()) key = candidate;
+  }
+  ASSERT_TRUE(ok(mc.set(key, "v")));
+  first.kill();
+  for (int failure = 1; failure < 3; ++failure) {
+    const Result<std::optional<Item>> refused = mc.get(key);  // tries the server
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().code, Errc::connect_failed) << refused.error().message;
+    // Paused: the key fails fast where it is, and does not move.
+    const auto started = std::chrono::steady_clock::now();
+    const Result<std::optional<Item>> paused = mc.get(key);
+    ASSERT_FALSE(paused);
+    EXPECT_EQ(paused.error().code, Errc::server_paused) << paused.error().message;
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 50ms);
+    EXPECT_EQ(ok(mc.live_server_for_key(key)), std::nullopt);
+    EXPECT_FALSE(mc.set(key, "elsewhere"));
+    std::this_thread::sleep_for(320ms);  // the pause ends: the next call probes
+  }
+  // The third failure reaches failure_limit: the server is ejected, and its
+  // keys go to the live server.
+  EXPECT_FALSE(mc.get(key));
+  EXPECT_EQ(ok(mc.live_server_for_key(key)), std::optional<std::string>(second.address()));
+  EXPECT_TRUE(ok(mc.set(key, "moved")));
+  EXPECT_EQ(ok(mc.get(key))->value, "moved");
+}
+
 TEST(ClientTest, ARoutingKeyIsPlacedAsAKeyAndRecordedOutcomesCountTowardHealth) {
   testing::MemcachedProcess first({.tcp = true});
   testing::MemcachedProcess second({.tcp = true});

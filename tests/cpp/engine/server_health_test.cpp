@@ -52,6 +52,43 @@ TEST(ServerHealthTest, AFailedProbePutsItDownAgainAndASuccessfulOneBringsItBack)
   EXPECT_GT(health.generation(), generation);
 }
 
+TEST(ServerHealthTest, PauseAfterFailurePausesEachFailureBelowTheLimitWithoutTakingItDown) {
+  ServerHealth health({.failure_limit = 3, .retry_timeout = 1s, .pause_after_failure = true});
+  const auto now = Clock::now();
+  const auto generation = health.generation();
+  EXPECT_FALSE(health.record_failure(now));
+  EXPECT_TRUE(health.is_up());  // still placed: only paused
+  EXPECT_TRUE(health.is_paused(now));
+  EXPECT_FALSE(health.admits(now + 999ms));
+  EXPECT_TRUE(health.admits(now + 1s));  // the probe
+  EXPECT_FALSE(health.is_paused(now + 1s));
+  EXPECT_EQ(health.generation(), generation);
+
+  EXPECT_FALSE(health.record_failure(now + 1s));  // the probe failed: paused again
+  EXPECT_TRUE(health.is_paused(now + 1500ms));
+  EXPECT_TRUE(health.record_failure(now + 2s));  // the limit: down, no longer paused
+  EXPECT_FALSE(health.is_up());
+  EXPECT_FALSE(health.is_paused(now + 2s));
+  EXPECT_GT(health.generation(), generation);
+}
+
+TEST(ServerHealthTest, ASuccessEndsAPause) {
+  ServerHealth health({.failure_limit = 3, .retry_timeout = 1s, .pause_after_failure = true});
+  const auto now = Clock::now();
+  health.record_failure(now);
+  health.record_success();
+  EXPECT_FALSE(health.is_paused(now));
+  EXPECT_TRUE(health.admits(now));
+}
+
+TEST(ServerHealthTest, WithoutPauseAfterFailureNothingPauses) {
+  ServerHealth health({.failure_limit = 3, .retry_timeout = 1s});
+  const auto now = Clock::now();
+  health.record_failure(now);
+  EXPECT_FALSE(health.is_paused(now));
+  EXPECT_TRUE(health.admits(now));
+}
+
 TEST(ServerHealthTest, DeadTimeoutReplacesTheRetryTimeoutAtTheLimit) {
   ServerHealth health({.failure_limit = 1, .retry_timeout = 1s, .dead_timeout = 5s});
   const auto now = Clock::now();

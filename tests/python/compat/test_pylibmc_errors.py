@@ -199,6 +199,36 @@ def test_auto_eject_moves_keys_to_live_servers(memcached_cluster):
     assert ours.get_multi(keys) == dict.fromkeys(keys, b"v")
 
 
+def test_remove_failed_above_one_pauses_the_server_before_ejecting_it(memcached_cluster):
+    # libmemcached: each failure below remove_failed takes the server out for
+    # retry_timeout (ServerDown, fast, its keys staying where they are); the
+    # remove_failed-th ejects it and its keys move to the live servers.
+    servers = memcached_cluster.addresses
+    dead = f"127.0.0.1:{free_port()}"
+    behaviors = {"ketama": True, "remove_failed": 3, "retry_timeout": 1}
+    peer = pylibmc.Client([*servers, dead], behaviors=behaviors)
+    ours = compat.Client([*servers, dead], behaviors=behaviors)
+    keys = [f"key{i}" for i in range(200)]
+    on_dead = [key for key in keys if ours.server_for_key(key) == dead]
+    assert on_dead
+    for mc in (peer, ours):
+        assert outcome(lambda mc=mc: mc.get(on_dead[0])) == ("raise", "ConnectionError", 3)
+        started = time.monotonic()
+        assert outcome(lambda mc=mc: mc.get(on_dead[0]))[:2] == ("raise", "ServerDown")
+        assert outcome(lambda mc=mc: mc.set(on_dead[0], b"v"))[:2] == ("raise", "ServerDown")
+        assert time.monotonic() - started < 0.5
+    # Paused, not ejected: the other servers' keys are untouched.
+    assert ours.server_for_key(on_dead[0]) == dead
+    live = [key for key in keys if key not in on_dead]
+    assert ours.set_multi(dict.fromkeys(live, b"v")) == []
+    # Two more failures, each after its pause, eject it: then its keys move.
+    for _ in range(2):
+        time.sleep(1.05)
+        assert outcome(lambda: ours.get(on_dead[0]))[:2] == ("raise", "ConnectionError")
+    assert ours.set(on_dead[0], b"moved") is True
+    assert ours.get(on_dead[0]) == b"moved"
+
+
 def test_timeout_raises_where_pylibmc_misses(memcached_factory):
     # A stalled server: libmemcached reports the read timeout of a get as a
     # miss (None); fastmc raises Error (libmemcached's TIMEOUT has no class),

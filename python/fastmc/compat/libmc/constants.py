@@ -68,6 +68,7 @@ CAUSE_CODES = {
     "value_too_large": MC_RETURN_MC_SERVER_ERR,
     "no_servers": MC_RETURN_MC_SERVER_ERR,
     "server_down": MC_RETURN_MC_SERVER_ERR,
+    "server_paused": MC_RETURN_MC_SERVER_ERR,
     "auth_failed": MC_RETURN_MC_SERVER_ERR,
     "tls_failed": MC_RETURN_MC_SERVER_ERR,
 }

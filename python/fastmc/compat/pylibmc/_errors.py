@@ -139,6 +139,9 @@ ERROR_CLASSES: dict[str, type[BaseException]] = {
     "value_too_large": TooBig,
     "no_servers": NoServers,
     "server_down": ServerDown,  # "SERVER HAS FAILED AND IS DISABLED UNTIL TIMED RETRY"
+    # Paused after a failure below remove_failed: libmemcached's temporary
+    # disable, ServerDown even where an ejected server is ServerDead.
+    "server_paused": ServerDown,
     "auth_failed": Error,  # libmemcached AUTH_FAILURE has no class of its own
     "tls_failed": Error,
     "decode_error": Error,  # "unknown memcached key flags", "Failed to decompress value"

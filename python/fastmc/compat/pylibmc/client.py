@@ -314,8 +314,10 @@ class _Behaviors:
             "distribution": consts.NATIVE_DISTRIBUTIONS[self.distribution],
             "hash": consts.NATIVE_HASHES[self.hash],
             # libmemcached takes a server out for retry_timeout after any
-            # failure; with auto_eject, failure_limit failures eject it.
+            # failure (its keys failing fast where they are); with
+            # auto_eject, failure_limit failures eject it.
             "failure_limit": max(values["failure_limit"], 0) if ejecting else 1,
+            "pause_after_failure": ejecting,
             "retry_timeout": max(values["retry_timeout"], 0),
             "dead_timeout": max(values["dead_timeout"], 0),
             "dead_server_policy": "auto_eject" if ejecting else "error",

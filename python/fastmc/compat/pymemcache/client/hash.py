@@ -69,6 +69,7 @@ _SERVER_FAILURES = frozenset(
         "connection_closed",
         "protocol_error",
         "server_down",
+        "server_paused",
     )
 )
 
