@@ -16,6 +16,18 @@
 // socket at once, so a late reply can never be
 // taken for the answer to a later request; the next exchange reconnects.
 //
+// Fire and forget (noreply): an exchange may instead append quiet requests
+// (meta q, or text noreply) closed by an `mn`, declare owe_fence(), and run()
+// only writes them. The connection then owes that `mn`'s MN: it goes back
+// to its pool, and the next exchange on it, whoever runs it, first consumes
+// every reply up to that MN (the quiet requests' failures: dropped, see
+// owed_error_seen()) and only then reads its own replies. Several exchanges
+// may owe in a row; an exchange with more than kMaxOwedFences owed waits
+// until the server has answered enough of them, so the backlog stays small.
+// A server that never answers a fence costs the next exchange its deadline
+// and the connection (closed on the timeout, as any). Closing forgets what
+// is owed: a new socket owes nothing.
+//
 // Thread-safety: one owner at a time (the engine leases it to one call).
 // Lifetime: reply views point into the read buffer and are valid until the
 // next begin_exchange() or close.
@@ -92,6 +104,11 @@ class Connection {
   // least kQuietCheckAfter idle: back-to-back calls skip the syscall (a
   // server sends nothing unasked between them). A TLS connection is left as
   // it is, since a TLS 1.3 server may send session tickets at any time.
+  // Owed MNs (see fire and forget above) are asked-for bytes: those that
+  // have arrived, and nothing else before them, are taken in first (one more
+  // recv); the check then applies once nothing is owed. While something
+  // else is owed (a failure line, or fences still on their way) the
+  // connection is left for its next exchange to settle.
   static constexpr std::chrono::microseconds kQuietCheckAfter{1000};
   void drop_if_not_quiet(std::chrono::steady_clock::time_point now) noexcept;
 
@@ -118,6 +135,21 @@ class Connection {
   void expect_binary_batch(protocol::BinaryOpcode opcode, std::uint32_t count) {
     expected_.push_back({{}, Shape::binary_batch, opcode, count});
   }
+  // Fire and forget: the requests appended are quiet and end with an `mn`
+  // whose MN this exchange does not wait for; the connection owes it to the
+  // next exchange (see above). Requires: nothing expected in this exchange.
+  void owe_fence() noexcept { ++owed_fences_; }
+  // The MNs owed by earlier fire-and-forget requests, not yet consumed.
+  std::size_t owed_fences() const noexcept { return owed_fences_; }
+  static constexpr std::size_t kMaxOwedFences = 64;
+  // True iff this exchange consumed an error line (ERROR, CLIENT_ERROR,
+  // SERVER_ERROR) owed by a fire-and-forget request. The exchange's own
+  // replies are right (they came after the fence); the connection is closed
+  // after the exchange, as after an error in a quiet pipeline.
+  bool owed_error_seen() const noexcept { return owed_error_; }
+  // Replies owed by fire-and-forget requests and dropped (failures, and the
+  // answers quiet mode still gives, e.g. NF), over the connection's life.
+  std::uint64_t dropped_replies() const noexcept { return dropped_replies_; }
   // True iff an error line (ERROR, CLIENT_ERROR, SERVER_ERROR) came inside a
   // quiet meta pipeline of this exchange. It carries no opaque, so which
   // request failed is unknown; the connection is closed after the exchange,
@@ -206,7 +238,12 @@ class Connection {
   };
 
   bool all_written() const noexcept { return written_ == requests_.size(); }
-  bool all_replied() const noexcept { return next_expected_ == expected_.size(); }
+  // Every expected reply is in; an exchange expecting nothing (fire and
+  // forget) also waits until at most kMaxOwedFences are owed.
+  bool all_replied() const noexcept {
+    return next_expected_ == expected_.size() &&
+           (!expected_.empty() || owed_fences_ <= kMaxOwedFences);
+  }
   // The setup steps of ensure_open after the TCP connect.
   bool authenticate(Deadline deadline);
   bool authenticate_ascii(Deadline deadline);
@@ -220,6 +257,12 @@ class Connection {
   bool read_some(bool may_block);
   bool read_once(bool may_block);
   bool parse_available();
+  // Consumes the owed replies that have arrived, up to the last owed MN;
+  // false iff the connection failed.
+  bool take_owed_replies();
+  // Takes in, without blocking, the owed MNs that have arrived while idle,
+  // as long as nothing else comes before them.
+  void take_arrived_fences() noexcept;
   // `reply`, parsed from the read buffer, as a Record answering `request`.
   Record record_of(const protocol::Reply& reply, std::uint32_t request) const noexcept;
   // Starts receiving the value whose header starts `input` into the sink;
@@ -252,6 +295,9 @@ class Connection {
   std::uint64_t bytes_received_ = 0;  // over the connection's life
   bool trailing_ = false;             // bytes arrived after the last expected reply
   bool pipeline_error_ = false;
+  bool owed_error_ = false;
+  std::size_t owed_fences_ = 0;  // MNs owed by fire-and-forget requests
+  std::uint64_t dropped_replies_ = 0;
   std::int64_t batch_last_opaque_ = -1;  // the last opaque seen in the current binary batch
   ConnectionFailure failure_ = ConnectionFailure::none;
   std::string failure_detail_;
