@@ -1261,10 +1261,10 @@ namespace {
 //
 // A `noreply` call is answered as if the server had said HD
 // (interpret(done, true)) unless the server cannot be reached. Where an `mn`
-// may follow the request (pipelines_with_meta), it is fire and forget:
+// may fence the request (pipelines_with_meta), it is fire and forget:
 // `prepare` is called with `quiet` and appends the request quiet (meta q,
-// or text noreply) with no expectation, the fence follows, and the call
-// returns once it is written (Connection::owe_fence). Elsewhere (the binary
+// or text noreply) with no expectation, and the call returns once it is
+// written (Connection::send_quietly). Elsewhere (the binary
 // protocol, "text", a server without meta) the request is sent as usual and
 // its answer, a refusal included, awaited and dropped: a text noreply
 // request would leave nothing to wait for, and its errors would surface
@@ -1299,8 +1299,7 @@ auto keyed_call(const Engine& engine, std::string_view key, std::string_view met
           server, deadline, idempotent,
           [&](net::Connection& connection) {
             prepare(connection, wire, *meta, true);
-            protocol::append_meta_noop_request(connection.requests());
-            connection.owe_fence();
+            connection.send_quietly(1);
           },
           [&](Lease&) -> Out { return noreply_answer(); });
     }
@@ -1785,12 +1784,12 @@ Result<std::vector<std::size_t>> Client::set_many(std::span<const Entry> entries
                                              .binary_key = wire.binary(i),
                                              .opaque = std::string_view(opaque, size)});
         }
-        protocol::append_meta_noop_request(call.lease->requests());
         if (write.noreply) {
-          call.lease->owe_fence();
-        } else {
-          call.lease->expect_meta_pipeline();
+          call.lease->send_quietly(items.size());
+          return;
         }
+        protocol::append_meta_noop_request(call.lease->requests());
+        call.lease->expect_meta_pipeline();
       });
   for (ServerCall& call : calls) {
     const std::vector<std::size_t>& items = meta.items[call.server];

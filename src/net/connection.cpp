@@ -11,6 +11,7 @@
 #include "protocol/binary_reply_parser.hpp"
 #include "protocol/binary_request.hpp"
 #include "protocol/meta_reply_parser.hpp"
+#include "protocol/meta_request.hpp"
 #include "protocol/printable.hpp"
 #include "protocol/text_request.hpp"
 
@@ -133,12 +134,33 @@ void Connection::close_transport() noexcept {
   socket_.close();
   // What the old socket owed never comes on a new one.
   owed_fences_ = 0;
+  unfenced_ = 0;
 }
 
 void Connection::drop_if_not_quiet(std::chrono::steady_clock::time_point now) noexcept {
   if (!socket_.is_open() || tls_ != nullptr || now - idle_since_ < kQuietCheckAfter) return;
   if (owed_fences_ > 0) take_arrived_fences();
-  if (owed_fences_ == 0 && !is_quiet(socket_.fd())) close_transport();
+  if (owed_fences_ == 0 && unfenced_ == 0) {
+    if (!is_quiet(socket_.fd())) close_transport();
+    return;
+  }
+  char byte;
+  if (read_buffer_.unparsed().empty() && peek(socket_.fd(), &byte, 1) == 0) close_transport();
+}
+
+void Connection::send_quietly(std::size_t count) {
+  unfenced_ += count;
+  if (unfenced_ < kFenceEvery) return;
+  protocol::append_meta_noop_request(requests_);
+  ++owed_fences_;
+  unfenced_ = 0;
+}
+
+void Connection::fence_quiet_requests() {
+  if (unfenced_ == 0 || expected_.empty() || written_ > 0) return;
+  requests_.prepend(protocol::kMetaNoopRequest);
+  ++owed_fences_;
+  unfenced_ = 0;
 }
 
 void Connection::take_arrived_fences() noexcept {
@@ -195,6 +217,7 @@ void Connection::begin_exchange() {
 
 bool Connection::run(Deadline deadline) {
   if (failure_ != ConnectionFailure::none) return false;
+  fence_quiet_requests();
   // Replies are read while writing, so a large batch can never deadlock with
   // both sides blocked on full socket buffers.
   while (!all_written()) {
@@ -252,6 +275,7 @@ short Connection::wanted_events() const noexcept {
 
 Connection::Progress Connection::step(short revents) {
   if (failure_ != ConnectionFailure::none) return Progress::failed;
+  fence_quiet_requests();
   if ((revents & POLLOUT) != 0 && !all_written() && !write_some()) return Progress::failed;
   if ((revents & (POLLIN | POLLHUP | POLLERR)) != 0 && !all_replied() && !read_some(false)) {
     return Progress::failed;

@@ -16,17 +16,22 @@
 // socket at once, so a late reply can never be
 // taken for the answer to a later request; the next exchange reconnects.
 //
-// Fire and forget (noreply): an exchange may instead append quiet requests
-// (meta q, or text noreply) closed by an `mn`, declare owe_fence(), and run()
-// only writes them. The connection then owes that `mn`'s MN: it goes back
-// to its pool, and the next exchange on it, whoever runs it, first consumes
-// every reply up to that MN (the quiet requests' failures: dropped, see
-// owed_error_seen()) and only then reads its own replies. Several exchanges
-// may owe in a row; an exchange with more than kMaxOwedFences owed waits
-// until the server has answered enough of them, so the backlog stays small.
-// A server that never answers a fence costs the next exchange its deadline
-// and the connection (closed on the timeout, as any). Closing forgets what
-// is owed: a new socket owes nothing.
+// Fire and forget (noreply), on a server that speaks meta: an exchange may
+// instead append quiet requests (meta q, or text noreply), which answer
+// nothing when they succeed, and declare send_quietly(); run() only writes
+// them. Their failures, if any, still come, at a time nobody knows, so they
+// must be fenced off from the next replies read on the connection by an
+// `mn`, whose MN comes after them. The fence is sent as late as possible,
+// so that a burst of fire-and-forget requests shares one: ahead of the
+// requests of the next exchange that expects replies (its first write
+// starts with the `mn`), or after every kFenceEvery quiet requests. The
+// connection then owes that MN: the exchange reading next on it, whoever
+// runs it, first consumes every reply up to it (the quiet requests'
+// answers: dropped, see owed_error_seen()), then reads its own. A quiet
+// exchange finding more than kMaxOwedFences owed waits until enough have
+// come, so the backlog stays small. A server that never answers a fence
+// costs the next exchange its deadline and the connection (closed on the
+// timeout, as any). Closing forgets it all: a new socket owes nothing.
 //
 // Thread-safety: one owner at a time (the engine leases it to one call).
 // Lifetime: reply views point into the read buffer and are valid until the
@@ -106,9 +111,10 @@ class Connection {
   // it is, since a TLS 1.3 server may send session tickets at any time.
   // Owed MNs (see fire and forget above) are asked-for bytes: those that
   // have arrived, and nothing else before them, are taken in first (one more
-  // recv); the check then applies once nothing is owed. While something
-  // else is owed (a failure line, or fences still on their way) the
-  // connection is left for its next exchange to settle.
+  // recv); the check then applies once nothing is owed. While quiet
+  // requests may still answer (unfenced, or before a fence still owed) only
+  // a close by the server with nothing left to read drops the connection;
+  // anything else is for its next exchange to settle.
   static constexpr std::chrono::microseconds kQuietCheckAfter{1000};
   void drop_if_not_quiet(std::chrono::steady_clock::time_point now) noexcept;
 
@@ -135,13 +141,16 @@ class Connection {
   void expect_binary_batch(protocol::BinaryOpcode opcode, std::uint32_t count) {
     expected_.push_back({{}, Shape::binary_batch, opcode, count});
   }
-  // Fire and forget: the requests appended are quiet and end with an `mn`
-  // whose MN this exchange does not wait for; the connection owes it to the
-  // next exchange (see above). Requires: nothing expected in this exchange.
-  void owe_fence() noexcept { ++owed_fences_; }
-  // The MNs owed by earlier fire-and-forget requests, not yet consumed.
+  // Fire and forget: the `count` requests appended are quiet meta or text
+  // noreply requests to a server that speaks meta; nothing is awaited (see
+  // above). Requires: nothing expected in this exchange.
+  void send_quietly(std::size_t count);
+  static constexpr std::size_t kFenceEvery = 64;
+  static constexpr std::size_t kMaxOwedFences = 16;
+  // Quiet requests sent with no `mn` after them yet.
+  std::size_t unfenced_requests() const noexcept { return unfenced_; }
+  // The MNs owed to the next exchange that reads, not yet consumed.
   std::size_t owed_fences() const noexcept { return owed_fences_; }
-  static constexpr std::size_t kMaxOwedFences = 64;
   // True iff this exchange consumed an error line (ERROR, CLIENT_ERROR,
   // SERVER_ERROR) owed by a fire-and-forget request. The exchange's own
   // replies are right (they came after the fence); the connection is closed
@@ -263,6 +272,9 @@ class Connection {
   // Takes in, without blocking, the owed MNs that have arrived while idle,
   // as long as nothing else comes before them.
   void take_arrived_fences() noexcept;
+  // Before an exchange that expects replies first writes: puts the `mn`
+  // that fences off earlier quiet requests ahead of its requests.
+  void fence_quiet_requests();
   // `reply`, parsed from the read buffer, as a Record answering `request`.
   Record record_of(const protocol::Reply& reply, std::uint32_t request) const noexcept;
   // Starts receiving the value whose header starts `input` into the sink;
@@ -297,6 +309,7 @@ class Connection {
   bool pipeline_error_ = false;
   bool owed_error_ = false;
   std::size_t owed_fences_ = 0;  // MNs owed by fire-and-forget requests
+  std::size_t unfenced_ = 0;     // quiet requests sent, no `mn` after them yet
   std::uint64_t dropped_replies_ = 0;
   std::int64_t batch_last_opaque_ = -1;  // the last opaque seen in the current binary batch
   ConnectionFailure failure_ = ConnectionFailure::none;
