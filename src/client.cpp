@@ -1292,7 +1292,8 @@ auto keyed_call(const Engine& engine, std::string_view key, std::string_view met
   if (!*meta && !meta_only.empty()) return needs_meta_error(server, meta_only);
   if (!*meta && wire.binary) return binary_key_error(server, key);
   if (noreply && !engine.is_binary()) {
-    Result<bool> fenced = *meta ? Result<bool>(true) : pipelines_with_meta(engine, server, deadline);
+    Result<bool> fenced =
+        *meta ? Result<bool>(true) : pipelines_with_meta(engine, server, deadline);
     if (!fenced) return std::move(fenced.error());
     if (*fenced) {
       return exchange_with(

@@ -411,9 +411,9 @@ bool Connection::take_owed_replies() {
       return true;
     }
     if (result.status == protocol::ParseStatus::malformed) {
-      fail(ConnectionFailure::malformed_reply,
-           std::string(result.problem) + " in a reply owed by a noreply request \"" +
-               protocol::printable_excerpt(input) + "\"");
+      fail(ConnectionFailure::malformed_reply, std::string(result.problem) +
+                                                   " in a reply owed by a noreply request \"" +
+                                                   protocol::printable_excerpt(input) + "\"");
       return false;
     }
     read_buffer_.consume(result.consumed);

@@ -118,7 +118,8 @@ class Connection {
   static constexpr std::chrono::microseconds kQuietCheckAfter{1000};
   void drop_if_not_quiet(std::chrono::steady_clock::time_point now) noexcept;
 
-  // Clears the last exchange's requests, replies and failure.
+  // Clears the last exchange's requests, replies and failure (keeping any
+  // part of an owed reply already received: see fire and forget).
   void begin_exchange();
   protocol::RequestBuffer& requests() noexcept { return requests_; }
   // Declares the reply of the next request appended, in order: a text reply
