@@ -195,8 +195,9 @@ void Connection::begin_exchange() {
   requests_.shrink(kRetainedRequestCapacity);
   expected_.clear();
   records_.clear();
-  // Part of an owed reply may have come with the last exchange's bytes.
-  if (owed_fences_ > 0) {
+  // Owed replies, or answers of quiet requests not yet fenced, may have come
+  // with the last exchange's bytes: they are the next exchange's to settle.
+  if (owed_fences_ > 0 || unfenced_ > 0) {
     read_buffer_.keep_unparsed();
   } else {
     read_buffer_.reset();
@@ -435,6 +436,9 @@ bool Connection::parse_available() {
   if (owed_fences_ > 0 && (!take_owed_replies() || owed_fences_ > 0)) {
     return failure_ == ConnectionFailure::none;
   }
+  // In a quiet exchange, bytes after the last owed MN answer quiet requests
+  // not fenced yet: the next exchange's fence covers them.
+  if (expected_.empty() && unfenced_ > 0) return true;
   while (!all_replied()) {
     const std::string_view input = read_buffer_.unparsed();
     if (direct_.awaiting_end && direct_.binary) {
