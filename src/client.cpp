@@ -111,6 +111,12 @@ class Engine {
 
   const ClientOptions& options() const noexcept { return options_; }
   bool is_binary() const noexcept { return options_.protocol == "binary"; }
+  // Whether set_many's quiet pipelines and the noreply fences use meta where
+  // the server speaks it: with "meta", and with "text_pipelined", which sends
+  // the classic commands otherwise.
+  bool pipelines_with_meta() const noexcept {
+    return options_.protocol == "meta" || options_.protocol == "text_pipelined";
+  }
   std::size_t server_count() const noexcept { return servers_.size(); }
   engine::Server& server(std::size_t index) const noexcept { return *servers_[index]; }
   // The server `key` belongs to when every server is up.
@@ -249,9 +255,9 @@ class ClientState {
  public:
   explicit ClientState(ClientOptions options) : options_(std::move(options)) {
     if (options_.protocol != "meta" && options_.protocol != "text" &&
-        options_.protocol != "binary") {
+        options_.protocol != "text_pipelined" && options_.protocol != "binary") {
       throw std::invalid_argument("fastmc::Client: unknown protocol \"" + options_.protocol +
-                                  "\" (meta, text, binary)");
+                                  "\" (meta, text, text_pipelined, binary)");
     }
     if (options_.configuration_endpoint.empty()) {
       engine_ = std::make_shared<const Engine>(options_, options_.servers, nullptr);
@@ -678,9 +684,8 @@ auto exchange_with(engine::Server& server, net::Deadline deadline, bool idempote
 // Whether `server` speaks meta, asking it once with `mn` (memcached before
 // 1.6 answers ERROR). Meta must never be sent blind: an old server would
 // read a value's bytes as commands.
-Result<bool> speaks_meta(const Engine& engine, engine::Server& server, net::Deadline deadline) {
+Result<bool> probe_meta(engine::Server& server, net::Deadline deadline) {
   using Support = engine::Server::MetaSupport;
-  if (engine.options().protocol != "meta") return false;
   switch (server.meta_support()) {
     case Support::yes: return true;
     case Support::no: return false;
@@ -716,6 +721,20 @@ Result<bool> speaks_meta(const Engine& engine, engine::Server& server, net::Dead
   }
   if (known) server.set_meta_support(*known ? Support::yes : Support::no);
   return known;
+}
+
+// Whether calls to `server` use meta commands.
+Result<bool> speaks_meta(const Engine& engine, engine::Server& server, net::Deadline deadline) {
+  if (engine.options().protocol != "meta") return false;
+  return probe_meta(server, deadline);
+}
+
+// Whether set_many's quiet pipeline and the noreply fence (ms q, mn) may be
+// sent to `server` (see Engine::pipelines_with_meta).
+Result<bool> pipelines_with_meta(const Engine& engine, engine::Server& server,
+                                 net::Deadline deadline) {
+  if (!engine.pipelines_with_meta()) return false;
+  return probe_meta(server, deadline);
 }
 
 protocol::RetrievalCommand retrieval_command(const FetchOptions& options) noexcept {
@@ -1290,15 +1309,31 @@ namespace {
 
 // Sends one request for `key` to its server and maps its reply through
 // `interpret(reply, meta)`, which sees only non-error replies.
-// `prepare(connection, wire_key, meta)` appends the request with its
+// `prepare(connection, wire_key, meta, quiet)` appends the request with its
 // expectation, in meta when the server speaks it. A call that only meta can
 // make passes its name as `meta_only`: it then fails with nothing sent when
 // the server does not speak meta.
+//
+// A `noreply` call is answered as if the server had said HD
+// (interpret(done, true)) unless the server cannot be reached. Where an `mn`
+// may fence the request (pipelines_with_meta), it is fire and forget:
+// `prepare` is called with `quiet` and appends the request quiet (meta q,
+// or text noreply) with no expectation, and the call returns once it is
+// written (Connection::send_quietly). Elsewhere (the binary
+// protocol, "text", a server without meta) the request is sent as usual and
+// its answer, a refusal included, awaited and dropped: a text noreply
+// request would leave nothing to wait for, and its errors would surface
+// later.
 template <class Prepare, class Interpret>
 auto keyed_call(const Engine& engine, std::string_view key, std::string_view meta_only,
-                bool idempotent, Prepare&& prepare, Interpret&& interpret)
+                bool idempotent, bool noreply, Prepare&& prepare, Interpret&& interpret)
     -> decltype(interpret(std::declval<const protocol::Reply&>(), true)) {
   using Out = decltype(interpret(std::declval<const protocol::Reply&>(), true));
+  const auto noreply_answer = [&]() -> Out {
+    protocol::Reply done;
+    done.status = ReplyStatus::done;
+    return interpret(done, true);
+  };
   WireKey wire;
   std::string digest;
   if (auto error = prepare_key(engine, key, wire, digest)) return std::move(*error);
@@ -1311,9 +1346,23 @@ auto keyed_call(const Engine& engine, std::string_view key, std::string_view met
   if (!meta) return std::move(meta.error());
   if (!*meta && !meta_only.empty()) return needs_meta_error(server, meta_only);
   if (!*meta && wire.binary) return binary_key_error(server, key);
+  if (noreply && !engine.is_binary()) {
+    Result<bool> fenced =
+        *meta ? Result<bool>(true) : pipelines_with_meta(engine, server, deadline);
+    if (!fenced) return std::move(fenced.error());
+    if (*fenced) {
+      return exchange_with(
+          server, deadline, idempotent,
+          [&](net::Connection& connection) {
+            prepare(connection, wire, *meta, true);
+            connection.send_quietly(1);
+          },
+          [&](Lease&) -> Out { return noreply_answer(); });
+    }
+  }
   return exchange_with(
       server, deadline, idempotent,
-      [&](net::Connection& connection) { prepare(connection, wire, *meta); },
+      [&](net::Connection& connection) { prepare(connection, wire, *meta, false); },
       [&](Lease& lease) -> Out {
         const protocol::Reply reply = lease->reply(0);
         if (protocol::is_error(reply.status)) {
@@ -1322,8 +1371,10 @@ auto keyed_call(const Engine& engine, std::string_view key, std::string_view met
           // followed it (docs/protocol.md, "Meta"): the connection is not
           // trusted again.
           if (*meta) lease->fail(net::ConnectionFailure::unexpected_reply, error.message);
+          if (noreply) return noreply_answer();
           return error;
         }
+        if (noreply) return noreply_answer();
         return interpret(reply, *meta);
       });
 }
@@ -1375,8 +1426,8 @@ Result<bool> store_command(const Engine& engine, protocol::StorageCommand comman
   // A set can be repeated harmlessly; add, append and prepend cannot.
   const bool idempotent = command == protocol::StorageCommand::set;
   return keyed_call(
-      engine, key, {}, idempotent,
-      [&](net::Connection& connection, const WireKey& wire, bool meta) {
+      engine, key, {}, idempotent, options.noreply,
+      [&](net::Connection& connection, const WireKey& wire, bool meta, bool quiet) {
         if (engine.is_binary()) {
           binary_commands::append_storage(connection, command, wire.key, options.flags, options.ttl,
                                           value, 0);
@@ -1385,12 +1436,13 @@ Result<bool> store_command(const Engine& engine, protocol::StorageCommand comman
                                             {.mode = meta_mode(command),
                                              .flags = options.flags,
                                              .ttl = options.ttl,
+                                             .quiet = quiet,
                                              .binary_key = wire.binary});
-          connection.expect_meta();
+          if (!quiet) connection.expect_meta();
         } else {
           protocol::append_storage_request(connection.requests(), command, wire.key, options.flags,
-                                           options.ttl, value, 0, false);
-          connection.expect(TextReplyKind::storage);
+                                           options.ttl, value, 0, quiet);
+          if (!quiet) connection.expect(TextReplyKind::storage);
         }
       },
       [](const protocol::Reply& reply, bool meta) -> Result<bool> {
@@ -1410,10 +1462,11 @@ Result<std::uint64_t> decimal_value(const protocol::Reply& reply) {
 }
 
 Result<std::optional<std::uint64_t>> incr_or_decr(const Engine& engine, bool decrement,
-                                                  std::string_view key, std::uint64_t delta) {
+                                                  std::string_view key, std::uint64_t delta,
+                                                  const WriteOptions& write) {
   return keyed_call(
-      engine, key, {}, false,
-      [&](net::Connection& connection, const WireKey& wire, bool meta) {
+      engine, key, {}, false, write.noreply,
+      [&](net::Connection& connection, const WireKey& wire, bool meta, bool quiet) {
         if (engine.is_binary()) {
           binary_commands::append_arithmetic(
               connection,
@@ -1425,15 +1478,16 @@ Result<std::optional<std::uint64_t>> incr_or_decr(const Engine& engine, bool dec
               {.mode = decrement ? protocol::MetaArithmeticMode::decr
                                  : protocol::MetaArithmeticMode::incr,
                .delta = delta,
-               .return_value = true,
+               .return_value = !quiet,
+               .quiet = quiet,
                .binary_key = wire.binary});
-          connection.expect_meta();
+          if (!quiet) connection.expect_meta();
         } else {
           protocol::append_arithmetic_request(
               connection.requests(),
               decrement ? protocol::ArithmeticCommand::decr : protocol::ArithmeticCommand::incr,
-              wire.key, delta, false);
-          connection.expect(TextReplyKind::arithmetic);
+              wire.key, delta, quiet);
+          if (!quiet) connection.expect(TextReplyKind::arithmetic);
         }
       },
       [](const protocol::Reply& reply, bool) -> Result<std::optional<std::uint64_t>> {
@@ -1490,8 +1544,8 @@ Result<CasOutcome> Client::cas(std::string_view key, std::string_view value, std
   if (auto error = check_ttl(options.ttl)) return std::move(*error);
   if (auto error = check_value(*engine, value)) return std::move(*error);
   return keyed_call(
-      *engine, key, {}, false,
-      [&](net::Connection& connection, const WireKey& wire, bool meta) {
+      *engine, key, {}, false, options.noreply,
+      [&](net::Connection& connection, const WireKey& wire, bool meta, bool quiet) {
         if (engine->is_binary()) {
           binary_commands::append_storage(connection, protocol::StorageCommand::cas, wire.key,
                                           options.flags, options.ttl, value, cas);
@@ -1500,12 +1554,13 @@ Result<CasOutcome> Client::cas(std::string_view key, std::string_view value, std
                                             {.flags = options.flags,
                                              .ttl = options.ttl,
                                              .compare_cas = cas,
+                                             .quiet = quiet,
                                              .binary_key = wire.binary});
-          connection.expect_meta();
+          if (!quiet) connection.expect_meta();
         } else {
           protocol::append_storage_request(connection.requests(), protocol::StorageCommand::cas,
-                                           wire.key, options.flags, options.ttl, value, cas, false);
-          connection.expect(TextReplyKind::storage);
+                                           wire.key, options.flags, options.ttl, value, cas, quiet);
+          if (!quiet) connection.expect(TextReplyKind::storage);
         }
       },
       [](const protocol::Reply& reply, bool) -> Result<CasOutcome> {
@@ -1518,20 +1573,20 @@ Result<CasOutcome> Client::cas(std::string_view key, std::string_view value, std
       });
 }
 
-Result<bool> Client::remove(std::string_view key) {
+Result<bool> Client::remove(std::string_view key, WriteOptions write) {
   const std::shared_ptr<const Engine> engine = state_->engine();
   return keyed_call(
-      *engine, key, {}, false,
-      [&](net::Connection& connection, const WireKey& wire, bool meta) {
+      *engine, key, {}, false, write.noreply,
+      [&](net::Connection& connection, const WireKey& wire, bool meta, bool quiet) {
         if (engine->is_binary()) {
           binary_commands::append_delete(connection, wire.key);
         } else if (meta) {
           protocol::append_meta_delete_request(connection.requests(), wire.key,
-                                               {.binary_key = wire.binary});
-          connection.expect_meta();
+                                               {.quiet = quiet, .binary_key = wire.binary});
+          if (!quiet) connection.expect_meta();
         } else {
-          protocol::append_delete_request(connection.requests(), wire.key, false);
-          connection.expect(TextReplyKind::deletion);
+          protocol::append_delete_request(connection.requests(), wire.key, quiet);
+          if (!quiet) connection.expect(TextReplyKind::deletion);
         }
       },
       [](const protocol::Reply& reply, bool) -> Result<bool> {
@@ -1539,30 +1594,34 @@ Result<bool> Client::remove(std::string_view key) {
       });
 }
 
-Result<std::optional<std::uint64_t>> Client::incr(std::string_view key, std::uint64_t delta) {
+Result<std::optional<std::uint64_t>> Client::incr(std::string_view key, std::uint64_t delta,
+                                                  WriteOptions write) {
   const std::shared_ptr<const Engine> engine = state_->engine();
-  return incr_or_decr(*engine, false, key, delta);
+  return incr_or_decr(*engine, false, key, delta, write);
 }
-Result<std::optional<std::uint64_t>> Client::decr(std::string_view key, std::uint64_t delta) {
+Result<std::optional<std::uint64_t>> Client::decr(std::string_view key, std::uint64_t delta,
+                                                  WriteOptions write) {
   const std::shared_ptr<const Engine> engine = state_->engine();
-  return incr_or_decr(*engine, true, key, delta);
+  return incr_or_decr(*engine, true, key, delta, write);
 }
 
-Result<bool> Client::touch(std::string_view key, std::int64_t ttl) {
+Result<bool> Client::touch(std::string_view key, std::int64_t ttl, WriteOptions write) {
   const std::shared_ptr<const Engine> engine = state_->engine();
   if (auto error = check_ttl(ttl)) return std::move(*error);
   return keyed_call(
-      *engine, key, {}, true,
-      [&](net::Connection& connection, const WireKey& wire, bool meta) {
+      *engine, key, {}, true, write.noreply,
+      [&](net::Connection& connection, const WireKey& wire, bool meta, bool quiet) {
         if (engine->is_binary()) {
           binary_commands::append_touch(connection, wire.key, ttl);
         } else if (meta) {
-          protocol::append_meta_get_request(connection.requests(), wire.key,
-                                            {.binary_key = wire.binary, .update_ttl = ttl});
-          connection.expect_meta();
+          // Quiet, a hit still answers HD: dropped with the owed replies.
+          protocol::append_meta_get_request(
+              connection.requests(), wire.key,
+              {.quiet = quiet, .binary_key = wire.binary, .update_ttl = ttl});
+          if (!quiet) connection.expect_meta();
         } else {
-          protocol::append_touch_request(connection.requests(), wire.key, ttl, false);
-          connection.expect(TextReplyKind::touch);
+          protocol::append_touch_request(connection.requests(), wire.key, ttl, quiet);
+          if (!quiet) connection.expect(TextReplyKind::touch);
         }
       },
       [](const protocol::Reply& reply, bool) -> Result<bool> {
@@ -1581,8 +1640,8 @@ Result<std::optional<MetaItem>> Client::get_item(std::string_view key, ReadOptio
   // Touching or creating the item makes the call unsafe to repeat.
   const bool idempotent = !options.touch_ttl && !options.vivify_ttl && !options.recache_ttl;
   return keyed_call(
-      *engine, key, "get_item", idempotent,
-      [&](net::Connection& connection, const WireKey& wire, bool) {
+      *engine, key, "get_item", idempotent, false,
+      [&](net::Connection& connection, const WireKey& wire, bool, bool) {
         protocol::append_meta_get_request(connection.requests(), wire.key,
                                           {.return_value = true,
                                            .return_flags = true,
@@ -1629,8 +1688,8 @@ Result<StoreResult> Client::store(std::string_view key, std::string_view value,
   if (auto error = check_opaque(request.opaque)) return std::move(*error);
   const bool idempotent = request.mode == StoreMode::set && !request.compare_cas;
   return keyed_call(
-      *engine, key, "store", idempotent,
-      [&](net::Connection& connection, const WireKey& wire, bool) {
+      *engine, key, "store", idempotent, false,
+      [&](net::Connection& connection, const WireKey& wire, bool, bool) {
         protocol::append_meta_set_request(connection.requests(), wire.key, value,
                                           {.mode = meta_mode(request.mode),
                                            .flags = request.flags,
@@ -1666,8 +1725,8 @@ Result<bool> Client::invalidate(std::string_view key, std::int64_t stale_ttl) {
   std::optional<std::int64_t> ttl;
   if (stale_ttl != 0) ttl = stale_ttl;
   return keyed_call(
-      *engine, key, "invalidate", true,
-      [&](net::Connection& connection, const WireKey& wire, bool) {
+      *engine, key, "invalidate", true, false,
+      [&](net::Connection& connection, const WireKey& wire, bool, bool) {
         protocol::append_meta_delete_request(
             connection.requests(), wire.key,
             {.invalidate = true, .update_ttl = ttl, .binary_key = wire.binary});
@@ -1685,8 +1744,8 @@ Result<std::optional<Counter>> Client::arithmetic(std::string_view key, Arithmet
   std::optional<std::int64_t> vivify;
   if (options.initial) vivify = options.ttl;
   return keyed_call(
-      *engine, key, "arithmetic", false,
-      [&](net::Connection& connection, const WireKey& wire, bool) {
+      *engine, key, "arithmetic", false, false,
+      [&](net::Connection& connection, const WireKey& wire, bool, bool) {
         protocol::append_meta_arithmetic_request(
             connection.requests(), wire.key,
             {.mode = options.decrement ? protocol::MetaArithmeticMode::decr
@@ -1715,7 +1774,8 @@ Result<std::optional<Counter>> Client::arithmetic(std::string_view key, Arithmet
 
 // Pipelined multi-key writes --------------------------------------------------
 
-Result<std::vector<std::size_t>> Client::set_many(std::span<const Entry> entries) {
+Result<std::vector<std::size_t>> Client::set_many(std::span<const Entry> entries,
+                                                  WriteOptions write) {
   const std::shared_ptr<const Engine> engine = state_->engine();
   const auto given_key = [&](std::size_t i) { return entries[i].key; };
   WireKeys wire;
@@ -1751,7 +1811,7 @@ Result<std::vector<std::size_t>> Client::set_many(std::span<const Entry> entries
   meta.items.resize(engine->server_count());
   answered_each.items.resize(engine->server_count());
   for (const std::size_t server : groups.servers) {
-    Result<bool> uses_meta = speaks_meta(*engine, engine->server(server), deadline);
+    Result<bool> uses_meta = pipelines_with_meta(*engine, engine->server(server), deadline);
     if (!uses_meta) {
       server_failed(std::move(uses_meta.error()), groups.items[server]);
       continue;
@@ -1780,6 +1840,10 @@ Result<std::vector<std::size_t>> Client::set_many(std::span<const Entry> entries
                                              .binary_key = wire.binary(i),
                                              .opaque = std::string_view(opaque, size)});
         }
+        if (write.noreply) {
+          call.lease->send_quietly(items.size());
+          return;
+        }
         protocol::append_meta_noop_request(call.lease->requests());
         call.lease->expect_meta_pipeline();
       });
@@ -1787,6 +1851,10 @@ Result<std::vector<std::size_t>> Client::set_many(std::span<const Entry> entries
     const std::vector<std::size_t>& items = meta.items[call.server];
     if (call.error) {
       server_failed(std::move(*call.error), items);
+      continue;
+    }
+    if (write.noreply) {  // written; nothing to read
+      ++answered;
       continue;
     }
     if (call.lease->pipeline_had_error()) {
@@ -1856,6 +1924,7 @@ Result<std::vector<std::size_t>> Client::set_many(std::span<const Entry> entries
       continue;
     }
     ++answered;
+    if (write.noreply) continue;  // answered, and the answers dropped
     for (std::size_t r = 0; r < call.lease->reply_count(); ++r) {
       const ReplyStatus status = call.lease->reply(r).status;
       if (engine->is_binary()) {

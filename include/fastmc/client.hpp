@@ -286,21 +286,25 @@ class Client {
   // servers at once. Returns the indexes of the entries that were not
   // stored, in increasing order, those of failed or down servers included;
   // the call fails only when no server answered.
-  Result<std::vector<std::size_t>> set_many(std::span<const Entry> entries);
+  // With noreply, one quiet pipeline per server, written and not awaited.
+  Result<std::vector<std::size_t>> set_many(std::span<const Entry> entries,
+                                            WriteOptions write = {});
 
   // memcached's delete (a C++ keyword). true iff the key existed.
-  Result<bool> remove(std::string_view key);
+  Result<bool> remove(std::string_view key, WriteOptions write = {});
   // Deletes every key, pipelined; returns how many existed. Any server that
   // fails or is down fails the call: the count could not say which keys remain.
   Result<std::size_t> remove_many(std::span<const std::string_view> keys);
 
   // Arithmetic on a decimal value; an empty optional when the key is missing.
   // incr wraps at 2^64; decr stops at 0 (memcached's rules).
-  Result<std::optional<std::uint64_t>> incr(std::string_view key, std::uint64_t delta = 1);
-  Result<std::optional<std::uint64_t>> decr(std::string_view key, std::uint64_t delta = 1);
+  Result<std::optional<std::uint64_t>> incr(std::string_view key, std::uint64_t delta = 1,
+                                            WriteOptions write = {});
+  Result<std::optional<std::uint64_t>> decr(std::string_view key, std::uint64_t delta = 1,
+                                            WriteOptions write = {});
 
   // true iff the key existed and its ttl was reset.
-  Result<bool> touch(std::string_view key, std::int64_t ttl);
+  Result<bool> touch(std::string_view key, std::int64_t ttl, WriteOptions write = {});
 
   // Meta calls (see the note above ReadOptions).
   //

@@ -132,8 +132,12 @@ struct ClientOptions {
   // server speaks them, asked once per server with `mn`, text otherwise;
   // needed by binary keys and the meta calls: docs/protocol.md, "How the
   // client uses meta"),
-  // "text" (the classic commands only) or "binary" (memcached's binary
-  // protocol, which SASL needs).
+  // "text" (the classic commands only), "text_pipelined" (the classic
+  // commands, except that where the server speaks meta, asked as for
+  // "meta", set_many is one quiet `ms` pipeline closed by `mn` and a
+  // noreply call is fenced by `mn`: what callers see, keys and replies and
+  // errors included, is "text"'s; the compat modules use it) or "binary"
+  // (memcached's binary protocol, which SASL needs).
   std::string protocol = "meta";
   // Replace every key longer than 250 bytes (memcached's limit) by
   // "sha256:" followed by the 64 lowercase hex digits of the SHA-256 of its
@@ -161,6 +165,26 @@ struct StoreOptions {
   std::int64_t ttl = 0;
   // The client flags stored with the item (how the value is encoded).
   std::uint32_t flags = 0;
+  // Fire and forget (memcached's noreply): the call returns as if the
+  // server had accepted the request (true, CasOutcome::stored), without
+  // waiting for its answer; only a failure to reach the server, or a
+  // request refused before sending (bad key, ttl, size), is reported.
+  // Where the server speaks meta (protocol "meta" or "text_pipelined") the
+  // request goes quiet followed by an `mn`, and the call returns once it is
+  // written: the next call on that connection reads up to the MN first and
+  // drops what came before it, so nothing arrives out of step. Otherwise
+  // ("text", "binary", a server without meta) the answer is awaited and
+  // dropped. Ignored by set_many's entries (see WriteOptions).
+  bool noreply = false;
+};
+
+// Per-call options for the writes without StoreOptions: remove, incr,
+// decr, touch, set_many.
+struct WriteOptions {
+  // As StoreOptions::noreply. incr and decr then answer an empty optional
+  // (the new value is unknown), remove and touch true, set_many only the
+  // entries of servers it could not reach.
+  bool noreply = false;
 };
 
 }  // namespace fastmc

@@ -31,7 +31,12 @@ namespace {
 
 // noreply, as the peers mean it: the server's answer to the request is not
 // reported (a refusal included), but a failure to reach the server is. The
-// answer is still awaited, and dropped, so the connection stays in step.
+// core sends it fire and forget where an `mn` can fence it, and otherwise
+// awaits the answer and drops it (StoreOptions::noreply); either way the
+// connection stays in step. What a noreply call still gets back as an error
+// is a failure to reach the server, or a refusal made before sending (a
+// value over max_value_size, which a peer would send and see refused
+// silently: not reported either).
 bool is_server_answer(Errc code) noexcept {
   return code == Errc::server_error || code == Errc::client_error || code == Errc::value_too_large;
 }
@@ -258,7 +263,7 @@ bool store(NativeClient& self, nb::handle key, nb::handle value, std::int64_t tt
   if (call == &Client::set && is_split(self, key_bytes, encoded)) {
     return store_split(self, key_bytes, encoded, ttl);
   }
-  const StoreOptions options{.ttl = ttl, .flags = encoded.flags};
+  const StoreOptions options{.ttl = ttl, .flags = encoded.flags, .noreply = noreply};
   Result<bool> stored =
       without_gil([&] { return (self.client.*call)(key_bytes, encoded.bytes, options); });
   if (noreply) {
@@ -273,7 +278,7 @@ nb::object cas(NativeClient& self, nb::handle key, nb::handle value, std::uint64
   const std::string_view key_bytes = key_view(key.ptr());
   EncodedValue encoded;
   encode_value(key.ptr(), value.ptr(), self.codec, encoded);
-  const StoreOptions options{.ttl = ttl, .flags = encoded.flags};
+  const StoreOptions options{.ttl = ttl, .flags = encoded.flags, .noreply = noreply};
   Result<CasOutcome> outcome =
       without_gil([&] { return self.client.cas(key_bytes, encoded.bytes, cas_token, options); });
   if (noreply) {
@@ -322,7 +327,7 @@ nb::list set_many(NativeClient& self, nb::handle mapping, std::int64_t ttl,
   std::vector<std::size_t> failed_items;
   if (!entries.empty()) {
     Result<std::vector<std::size_t>> failed =
-        without_gil([&] { return self.client.set_many(entries); });
+        without_gil([&] { return self.client.set_many(entries, {.noreply = noreply}); });
     if (noreply) {
       raise_unless_answer(self, failed);
     } else {
@@ -430,7 +435,9 @@ nb::object arithmetic(NativeClient& self, nb::handle key, nb::handle delta, bool
     return nb::steal(PyLong_FromUnsignedLongLong(created->value));
   }
   Result<std::optional<std::uint64_t>> value = without_gil([&] {
-    return increment ? self.client.incr(key_bytes, amount) : self.client.decr(key_bytes, amount);
+    const WriteOptions write{.noreply = noreply};
+    return increment ? self.client.incr(key_bytes, amount, write)
+                     : self.client.decr(key_bytes, amount, write);
   });
   if (noreply) {
     raise_unless_answer(self, value);
@@ -681,7 +688,8 @@ void register_client(nb::module_& module) {
           "delete",
           [](NativeClient& self, nb::handle key, bool noreply) {
             const std::string_view key_bytes = key_view(key.ptr());
-            Result<bool> deleted = without_gil([&] { return self.client.remove(key_bytes); });
+            Result<bool> deleted =
+                without_gil([&] { return self.client.remove(key_bytes, {.noreply = noreply}); });
             if (!noreply) return value_or_raise(self, deleted);
             raise_unless_answer(self, deleted);
             return true;
@@ -722,7 +730,8 @@ void register_client(nb::module_& module) {
           "touch",
           [](NativeClient& self, nb::handle key, std::int64_t ttl, bool noreply) {
             const std::string_view key_bytes = key_view(key.ptr());
-            Result<bool> touched = without_gil([&] { return self.client.touch(key_bytes, ttl); });
+            Result<bool> touched = without_gil(
+                [&] { return self.client.touch(key_bytes, ttl, {.noreply = noreply}); });
             if (!noreply) return value_or_raise(self, touched);
             raise_unless_answer(self, touched);
             return true;

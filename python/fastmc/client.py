@@ -80,6 +80,9 @@ class Client(_native.Client):
     handles values that are not bytes, str, int or bool: see ``fastmc.serde``.
     ``protocol`` is ``"meta"`` (memcached 1.6's meta commands wherever the
     server speaks them, asked once per server; text otherwise), ``"text"``,
+    ``"text_pipelined"`` (the classic commands, with ``set_many`` one quiet
+    meta pipeline and ``noreply`` fenced by ``mn`` where the server speaks
+    meta: what callers see is ``"text"``'s; the compat modules use it),
     or ``"binary"`` (memcached's binary protocol; keys may then hold any
     bytes, 1 to 250 of them). ``username`` and ``password``: SASL
     credentials, sent (PLAIN, or CRAM-MD5 if the server offers only that)

@@ -11,6 +11,7 @@
 #include "protocol/binary_reply_parser.hpp"
 #include "protocol/binary_request.hpp"
 #include "protocol/meta_reply_parser.hpp"
+#include "protocol/meta_request.hpp"
 #include "protocol/printable.hpp"
 #include "protocol/text_request.hpp"
 
@@ -131,11 +132,62 @@ bool Connection::authenticate_ascii(Deadline deadline) {
 void Connection::close_transport() noexcept {
   tls_.reset();
   socket_.close();
+  // What the old socket owed never comes on a new one.
+  owed_fences_ = 0;
+  unfenced_ = 0;
 }
 
 void Connection::drop_if_not_quiet(std::chrono::steady_clock::time_point now) noexcept {
   if (!socket_.is_open() || tls_ != nullptr || now - idle_since_ < kQuietCheckAfter) return;
-  if (!is_quiet(socket_.fd())) close_transport();
+  if (owed_fences_ > 0) take_arrived_fences();
+  if (owed_fences_ == 0 && unfenced_ == 0) {
+    if (!is_quiet(socket_.fd())) close_transport();
+    return;
+  }
+  char byte;
+  if (read_buffer_.unparsed().empty() && peek(socket_.fd(), &byte, 1) == 0) close_transport();
+}
+
+void Connection::send_quietly(std::size_t count) {
+  unfenced_ += count;
+  if (unfenced_ < kFenceEvery) return;
+  protocol::append_meta_noop_request(requests_);
+  ++owed_fences_;
+  unfenced_ = 0;
+}
+
+void Connection::fence_quiet_requests() {
+  if (unfenced_ == 0 || expected_.empty() || written_ > 0) return;
+  requests_.prepend(protocol::kMetaNoopRequest);
+  ++owed_fences_;
+  unfenced_ = 0;
+}
+
+void Connection::take_arrived_fences() noexcept {
+  // Bytes left unparsed by the last exchange come before anything on the
+  // socket: the next exchange settles them.
+  if (!read_buffer_.unparsed().empty()) return;
+  constexpr std::string_view kFence = "MN\r\n";
+  constexpr std::size_t kMaxTaken = 64;
+  char bytes[kMaxTaken * kFence.size()];
+  const std::size_t wanted = std::min(owed_fences_, kMaxTaken) * kFence.size();
+  const ssize_t peeked = peek(socket_.fd(), bytes, wanted);
+  if (peeked <= 0) return;  // nothing yet, or closed: the quiet check is for later
+  std::size_t fences = 0;
+  while ((fences + 1) * kFence.size() <= static_cast<std::size_t>(peeked) &&
+         std::string_view(bytes + fences * kFence.size(), kFence.size()) == kFence) {
+    ++fences;
+  }
+  if (fences == 0) return;
+  const ssize_t taken = receive(socket_.fd(), bytes, fences * kFence.size(), false);
+  // recv takes at least what the peek saw; anything short of that leaves the
+  // stream at an unknown place, so the connection is not used again.
+  if (taken != static_cast<ssize_t>(fences * kFence.size())) {
+    close_transport();
+    return;
+  }
+  bytes_received_ += static_cast<std::size_t>(taken);
+  owed_fences_ -= fences;
 }
 
 void Connection::begin_exchange() {
@@ -143,13 +195,20 @@ void Connection::begin_exchange() {
   requests_.shrink(kRetainedRequestCapacity);
   expected_.clear();
   records_.clear();
-  read_buffer_.reset();
+  // Owed replies, or answers of quiet requests not yet fenced, may have come
+  // with the last exchange's bytes: they are the next exchange's to settle.
+  if (owed_fences_ > 0 || unfenced_ > 0) {
+    read_buffer_.keep_unparsed();
+  } else {
+    read_buffer_.reset();
+  }
   written_ = 0;
   next_expected_ = 0;
   bytes_wanted_ = 0;
   received_any_ = false;
   trailing_ = false;
   pipeline_error_ = false;
+  owed_error_ = false;
   batch_last_opaque_ = -1;
   sink_ = ValueSink{};
   direct_ = DirectValue{};
@@ -159,6 +218,7 @@ void Connection::begin_exchange() {
 
 bool Connection::run(Deadline deadline) {
   if (failure_ != ConnectionFailure::none) return false;
+  fence_quiet_requests();
   // Replies are read while writing, so a large batch can never deadlock with
   // both sides blocked on full socket buffers.
   while (!all_written()) {
@@ -216,6 +276,7 @@ short Connection::wanted_events() const noexcept {
 
 Connection::Progress Connection::step(short revents) {
   if (failure_ != ConnectionFailure::none) return Progress::failed;
+  fence_quiet_requests();
   if ((revents & POLLOUT) != 0 && !all_written() && !write_some()) return Progress::failed;
   if ((revents & (POLLIN | POLLHUP | POLLERR)) != 0 && !all_replied() && !read_some(false)) {
     return Progress::failed;
@@ -334,11 +395,50 @@ bool Connection::read_once(bool may_block) {
   if (received <= 0) return fail_transfer(received);
   read_buffer_.commit(static_cast<std::size_t>(received));
   bytes_received_ += static_cast<std::size_t>(received);
-  received_any_ = true;
+  // Owed replies answer earlier requests, not this exchange's.
+  if (owed_fences_ == 0) received_any_ = true;
   return parse_available();
 }
 
+bool Connection::take_owed_replies() {
+  while (owed_fences_ > 0) {
+    const std::string_view input = read_buffer_.unparsed();
+    if (input.empty()) return true;
+    protocol::Reply reply;
+    const protocol::ParseResult result =
+        protocol::parse_meta_reply(input, options_.max_value_size, reply);
+    if (result.status == protocol::ParseStatus::need_more) {
+      bytes_wanted_ = result.needed;
+      return true;
+    }
+    if (result.status == protocol::ParseStatus::malformed) {
+      fail(ConnectionFailure::malformed_reply, std::string(result.problem) +
+                                                   " in a reply owed by a noreply request \"" +
+                                                   protocol::printable_excerpt(input) + "\"");
+      return false;
+    }
+    read_buffer_.consume(result.consumed);
+    bytes_wanted_ = 0;
+    if (reply.status == protocol::ReplyStatus::noop) {
+      --owed_fences_;
+      continue;
+    }
+    // The answer of a fire-and-forget request: nobody waits for it.
+    ++dropped_replies_;
+    if (protocol::is_error(reply.status)) owed_error_ = true;
+  }
+  if (!read_buffer_.unparsed().empty()) received_any_ = true;
+  return true;
+}
+
 bool Connection::parse_available() {
+  // Replies owed by fire-and-forget requests come before this exchange's.
+  if (owed_fences_ > 0 && (!take_owed_replies() || owed_fences_ > 0)) {
+    return failure_ == ConnectionFailure::none;
+  }
+  // In a quiet exchange, bytes after the last owed MN answer quiet requests
+  // not fenced yet: the next exchange's fence covers them.
+  if (expected_.empty() && unfenced_ > 0) return true;
   while (!all_replied()) {
     const std::string_view input = read_buffer_.unparsed();
     if (direct_.awaiting_end && direct_.binary) {
@@ -615,7 +715,7 @@ bool Connection::authenticate_sasl(Deadline deadline) {
 
 void Connection::finish_exchange() {
   ++exchanges_served_;
-  if (pipeline_error_) {
+  if (pipeline_error_ || owed_error_) {
     close_transport();
     return;
   }

@@ -16,6 +16,23 @@
 // socket at once, so a late reply can never be
 // taken for the answer to a later request; the next exchange reconnects.
 //
+// Fire and forget (noreply), on a server that speaks meta: an exchange may
+// instead append quiet requests (meta q, or text noreply), which answer
+// nothing when they succeed, and declare send_quietly(); run() only writes
+// them. Their failures, if any, still come, at a time nobody knows, so they
+// must be fenced off from the next replies read on the connection by an
+// `mn`, whose MN comes after them. The fence is sent as late as possible,
+// so that a burst of fire-and-forget requests shares one: ahead of the
+// requests of the next exchange that expects replies (its first write
+// starts with the `mn`), or after every kFenceEvery quiet requests. The
+// connection then owes that MN: the exchange reading next on it, whoever
+// runs it, first consumes every reply up to it (the quiet requests'
+// answers: dropped, see owed_error_seen()), then reads its own. A quiet
+// exchange finding more than kMaxOwedFences owed waits until enough have
+// come, so the backlog stays small. A server that never answers a fence
+// costs the next exchange its deadline and the connection (closed on the
+// timeout, as any). Closing forgets it all: a new socket owes nothing.
+//
 // Thread-safety: one owner at a time (the engine leases it to one call).
 // Lifetime: reply views point into the read buffer and are valid until the
 // next begin_exchange() or close.
@@ -92,10 +109,17 @@ class Connection {
   // least kQuietCheckAfter idle: back-to-back calls skip the syscall (a
   // server sends nothing unasked between them). A TLS connection is left as
   // it is, since a TLS 1.3 server may send session tickets at any time.
+  // Owed MNs (see fire and forget above) are asked-for bytes: those that
+  // have arrived, and nothing else before them, are taken in first (one more
+  // recv); the check then applies once nothing is owed. While quiet
+  // requests may still answer (unfenced, or before a fence still owed) only
+  // a close by the server with nothing left to read drops the connection;
+  // anything else is for its next exchange to settle.
   static constexpr std::chrono::microseconds kQuietCheckAfter{1000};
   void drop_if_not_quiet(std::chrono::steady_clock::time_point now) noexcept;
 
-  // Clears the last exchange's requests, replies and failure.
+  // Clears the last exchange's requests, replies and failure (keeping any
+  // part of an owed reply already received: see fire and forget).
   void begin_exchange();
   protocol::RequestBuffer& requests() noexcept { return requests_; }
   // Declares the reply of the next request appended, in order: a text reply
@@ -118,6 +142,24 @@ class Connection {
   void expect_binary_batch(protocol::BinaryOpcode opcode, std::uint32_t count) {
     expected_.push_back({{}, Shape::binary_batch, opcode, count});
   }
+  // Fire and forget: the `count` requests appended are quiet meta or text
+  // noreply requests to a server that speaks meta; nothing is awaited (see
+  // above). Requires: nothing expected in this exchange.
+  void send_quietly(std::size_t count);
+  static constexpr std::size_t kFenceEvery = 64;
+  static constexpr std::size_t kMaxOwedFences = 16;
+  // Quiet requests sent with no `mn` after them yet.
+  std::size_t unfenced_requests() const noexcept { return unfenced_; }
+  // The MNs owed to the next exchange that reads, not yet consumed.
+  std::size_t owed_fences() const noexcept { return owed_fences_; }
+  // True iff this exchange consumed an error line (ERROR, CLIENT_ERROR,
+  // SERVER_ERROR) owed by a fire-and-forget request. The exchange's own
+  // replies are right (they came after the fence); the connection is closed
+  // after the exchange, as after an error in a quiet pipeline.
+  bool owed_error_seen() const noexcept { return owed_error_; }
+  // Replies owed by fire-and-forget requests and dropped (failures, and the
+  // answers quiet mode still gives, e.g. NF), over the connection's life.
+  std::uint64_t dropped_replies() const noexcept { return dropped_replies_; }
   // True iff an error line (ERROR, CLIENT_ERROR, SERVER_ERROR) came inside a
   // quiet meta pipeline of this exchange. It carries no opaque, so which
   // request failed is unknown; the connection is closed after the exchange,
@@ -206,7 +248,12 @@ class Connection {
   };
 
   bool all_written() const noexcept { return written_ == requests_.size(); }
-  bool all_replied() const noexcept { return next_expected_ == expected_.size(); }
+  // Every expected reply is in; an exchange expecting nothing (fire and
+  // forget) also waits until at most kMaxOwedFences are owed.
+  bool all_replied() const noexcept {
+    return next_expected_ == expected_.size() &&
+           (!expected_.empty() || owed_fences_ <= kMaxOwedFences);
+  }
   // The setup steps of ensure_open after the TCP connect.
   bool authenticate(Deadline deadline);
   bool authenticate_ascii(Deadline deadline);
@@ -220,6 +267,15 @@ class Connection {
   bool read_some(bool may_block);
   bool read_once(bool may_block);
   bool parse_available();
+  // Consumes the owed replies that have arrived, up to the last owed MN;
+  // false iff the connection failed.
+  bool take_owed_replies();
+  // Takes in, without blocking, the owed MNs that have arrived while idle,
+  // as long as nothing else comes before them.
+  void take_arrived_fences() noexcept;
+  // Before an exchange that expects replies first writes: puts the `mn`
+  // that fences off earlier quiet requests ahead of its requests.
+  void fence_quiet_requests();
   // `reply`, parsed from the read buffer, as a Record answering `request`.
   Record record_of(const protocol::Reply& reply, std::uint32_t request) const noexcept;
   // Starts receiving the value whose header starts `input` into the sink;
@@ -252,6 +308,10 @@ class Connection {
   std::uint64_t bytes_received_ = 0;  // over the connection's life
   bool trailing_ = false;             // bytes arrived after the last expected reply
   bool pipeline_error_ = false;
+  bool owed_error_ = false;
+  std::size_t owed_fences_ = 0;  // MNs owed by fire-and-forget requests
+  std::size_t unfenced_ = 0;     // quiet requests sent, no `mn` after them yet
+  std::uint64_t dropped_replies_ = 0;
   std::int64_t batch_last_opaque_ = -1;  // the last opaque seen in the current binary batch
   ConnectionFailure failure_ = ConnectionFailure::none;
   std::string failure_detail_;

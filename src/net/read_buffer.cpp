@@ -28,4 +28,15 @@ void ReadBuffer::reset() noexcept {
   }
 }
 
+void ReadBuffer::keep_unparsed() noexcept {
+  const std::size_t left = filled_ - parsed_;
+  if (left == 0) {
+    reset();
+    return;
+  }
+  std::memmove(data_.get(), data_.get() + parsed_, left);
+  filled_ = left;
+  parsed_ = 0;
+}
+
 }  // namespace fastmc::net

@@ -36,6 +36,10 @@ class ReadBuffer {
 
   // Forgets every byte. Requires: the caller is done with all views.
   void reset() noexcept;
+  // Forgets the parsed bytes and moves the unparsed ones to the start (a
+  // reply begun in one exchange and finished in the next). Requires: the
+  // caller is done with all views.
+  void keep_unparsed() noexcept;
 
  private:
   std::unique_ptr<char[]> data_;

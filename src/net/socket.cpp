@@ -188,6 +188,14 @@ bool is_quiet(int fd) noexcept {
   }
 }
 
+ssize_t peek(int fd, char* buffer, std::size_t size) noexcept {
+  for (;;) {
+    const ssize_t peeked = ::recv(fd, buffer, size, MSG_PEEK | MSG_DONTWAIT);
+    if (peeked >= 0) return peeked;
+    if (errno != EINTR) return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+  }
+}
+
 int wait_ready(int fd, short events, Deadline deadline) noexcept {
   pollfd entry{fd, events, 0};
   for (;;) {

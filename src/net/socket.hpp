@@ -78,6 +78,12 @@ ssize_t receive(int fd, char* buffer, std::size_t size, bool may_block) noexcept
 // is consumed.
 bool is_quiet(int fd) noexcept;
 
+// The bytes that have arrived, up to `size`, copied into `buffer` without
+// being consumed (MSG_PEEK, never blocking). Returns their count, 0 when the
+// peer closed with nothing left to read, or -errno (-EAGAIN when nothing
+// arrived).
+ssize_t peek(int fd, char* buffer, std::size_t size) noexcept;
+
 // Waits until `fd` has one of `events` (POLLIN/POLLOUT) or the deadline
 // passes. Returns the revents, 0 on timeout, or -errno.
 int wait_ready(int fd, short events, Deadline deadline) noexcept;

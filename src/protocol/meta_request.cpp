@@ -197,7 +197,7 @@ void append_meta_arithmetic_request(RequestBuffer& out, std::string_view key,
   end_line(out, options.quiet, options.opaque);
 }
 
-void append_meta_noop_request(RequestBuffer& out) { out.append("mn\r\n"); }
+void append_meta_noop_request(RequestBuffer& out) { out.append(kMetaNoopRequest); }
 
 void append_meta_debug_request(RequestBuffer& out, std::string_view key, bool binary_key) {
   out.append("me");

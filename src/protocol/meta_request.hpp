@@ -150,6 +150,8 @@ void append_meta_arithmetic_request(RequestBuffer& out, std::string_view key,
 // "mn": answered by MN once every earlier request on the connection has been
 // answered; it ends a quiet pipeline.
 void append_meta_noop_request(RequestBuffer& out);
+// Its bytes, for a connection that puts them ahead of requests already appended.
+inline constexpr std::string_view kMetaNoopRequest = "mn\r\n";
 // "me <key> [b]": the item's metadata as "ME <key> <name>=<value>*", or EN.
 void append_meta_debug_request(RequestBuffer& out, std::string_view key, bool binary_key);
 

@@ -68,6 +68,15 @@ std::size_t RequestBuffer::segments_from(std::size_t offset, std::string_view* s
   return count;
 }
 
+void RequestBuffer::prepend(std::string_view bytes) {
+  owned_.insert(0, bytes);
+  for (Borrowed& borrowed : borrowed_) borrowed.at += bytes.size();
+  for (Span& span : value_spans_) {
+    span.begin += bytes.size();
+    span.end += bytes.size();
+  }
+}
+
 void RequestBuffer::clear() noexcept {
   owned_.clear();
   borrowed_.clear();

@@ -52,6 +52,10 @@ class RequestBuffer {
   };
   const std::vector<Span>& value_spans() const noexcept { return value_spans_; }
 
+  // Puts `bytes` before everything appended so far (a connection's fence
+  // for earlier quiet requests, ahead of an exchange's own).
+  void prepend(std::string_view bytes);
+
   void clear() noexcept;
   // Drops memory above `retained_size` so one huge request does not pin it.
   void shrink(std::size_t retained_size);

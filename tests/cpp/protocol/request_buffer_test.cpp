@@ -233,5 +233,18 @@ TEST(RequestBufferTest, ShrinkAfterAHugeRequestLeavesAUsableBuffer) {
   EXPECT_EQ(joined(segments_of(buffer)), "get k\r\n");
 }
 
+TEST(RequestBufferTest, PrependPutsBytesAheadOfCopiedAndBorrowedValues) {
+  RequestBuffer buffer;
+  const std::string large(kThreshold, 'L');
+  buffer.append("set a\r\n");
+  buffer.append_value(large);
+  buffer.append("\r\nend");
+  buffer.prepend("mn\r\n");
+  EXPECT_EQ(joined(segments_of(buffer)), "mn\r\nset a\r\n" + large + "\r\nend");
+  ASSERT_EQ(buffer.value_spans().size(), 1u);
+  EXPECT_EQ(buffer.value_spans()[0].begin, 11u);
+  EXPECT_EQ(buffer.value_spans()[0].end, 11u + large.size());
+}
+
 }  // namespace
 }  // namespace fastmc::protocol

@@ -159,7 +159,7 @@ class Client(fastmc.Client):
         self._prefix_bytes: bytes = prefix or b""
         self._rewrites_keys = bool(self._prefix_bytes) or codecs.lookup(encoding).name != "utf-8"
         self._options: dict[str, Any] = {
-            "protocol": "text",
+            "protocol": "text_pipelined",
             "distribution": "libmc",
             "hash": mc.HASH_NAMES[hash_fn],
             "value_scheme": "libmc",

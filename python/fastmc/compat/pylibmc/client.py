@@ -74,10 +74,13 @@ def protocol_for(binary: bool) -> str:
     """The native protocol for pylibmc's `binary` flag: the one place that
     decides it. The binary protocol is used when the native client has it;
     until then binary=True runs the text protocol, which stores and reads
-    the same items."""
+    the same items. The text protocol is "text_pipelined": libmemcached's
+    classic commands, with set_multi one quiet meta pipeline and noreply
+    fenced by `mn` where the server speaks meta (nothing a caller sees
+    changes)."""
     if binary and _BINARY_AVAILABLE:
         return "binary"
-    return "text"
+    return "text_pipelined"
 
 
 def _binary_available() -> bool:

@@ -270,7 +270,7 @@ def native_options(
         # writes each batch of requests at once.
         "tcp_nodelay": True,
         "allow_non_ascii_keys": allow_unicode_keys,
-        "protocol": "text",
+        "protocol": "text_pipelined",
         "miss_on_error": ignore_exc,
         "error_classes": ERROR_CLASSES,
         **value_options(serde, encoding),
