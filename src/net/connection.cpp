@@ -129,9 +129,13 @@ bool Connection::authenticate_ascii(Deadline deadline) {
   return true;
 }
 
-void Connection::close_transport() noexcept {
+void Connection::close_transport(bool reset) noexcept {
   tls_.reset();
-  socket_.close();
+  if (reset) {
+    socket_.reset();
+  } else {
+    socket_.close();
+  }
   // What the old socket owed never comes on a new one.
   owed_fences_ = 0;
   unfenced_ = 0;
@@ -292,7 +296,7 @@ void Connection::fail(ConnectionFailure failure, std::string detail) {
   if (failure_ != ConnectionFailure::none) return;
   failure_ = failure;
   failure_detail_ = std::move(detail);
-  close_transport();
+  close_transport(true);
 }
 
 protocol::Reply Connection::reply(std::size_t index) const noexcept {

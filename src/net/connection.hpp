@@ -257,8 +257,11 @@ class Connection {
   // The setup steps of ensure_open after the TCP connect.
   bool authenticate(Deadline deadline);
   bool authenticate_ascii(Deadline deadline);
-  // Closes the socket (and drops the TLS session without a word to the server).
-  void close_transport() noexcept;
+  // Closes the socket (and drops the TLS session without a word to the server);
+  // a failed connection is reset, so nothing it still holds unsent reaches
+  // the server after the call that failed (a set cut off mid-value by its
+  // timeout must not be completed by the kernel later).
+  void close_transport(bool reset = false) noexcept;
   ssize_t receive_bytes(char* buffer, std::size_t size, bool may_block) noexcept;
   // Turns a failed receive or send (0 or negative, see net::receive) into the
   // connection's failure; returns false. -EAGAIN is not a failure.

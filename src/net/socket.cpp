@@ -133,6 +133,15 @@ void Socket::close() noexcept {
   }
 }
 
+void Socket::reset() noexcept {
+  if (fd_ < 0) return;
+  const linger abortive{.l_onoff = 1, .l_linger = 0};
+  // (On a unix socket it changes nothing: what was sent is already the
+  // server's to read.)
+  ::setsockopt(fd_, SOL_SOCKET, SO_LINGER, &abortive, sizeof(abortive));
+  close();
+}
+
 ConnectOutcome connect_socket(const Address& address, Deadline deadline,
                               const SocketOptions& options) {
   return address.kind == Address::Kind::unix_socket ? connect_unix(address, deadline, options)

@@ -42,6 +42,10 @@ class Socket {
   int fd() const noexcept { return fd_; }
   bool is_open() const noexcept { return fd_ >= 0; }
   void close() noexcept;
+  // Closes with a reset (SO_LINGER 0): what the kernel still holds unsent is
+  // discarded instead of delivered after the close, so a request cut off by
+  // a failure never reaches the server whole later.
+  void reset() noexcept;
   int release() noexcept {
     const int fd = fd_;
     fd_ = -1;

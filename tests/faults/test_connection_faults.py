@@ -367,3 +367,27 @@ def test_bytes_sent_on_an_idle_pooled_connection_are_never_taken_for_a_reply(
         # script's ExpectClosed holds.
         server.close()
         assert server.pop_errors() == []
+
+
+def test_a_write_cut_off_by_its_deadline_is_reset_so_its_rest_never_reaches_the_server():
+    # A server that does not read: the set's value fills the socket buffers
+    # and the call times out mid-write. Closed gracefully, the kernel would
+    # go on delivering what it holds, then an orderly end of stream; the
+    # client resets the connection instead, so the server sees the reset.
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        address = f"127.0.0.1:{listener.getsockname()[1]}"
+        client = fastmc.Client(address, protocol="text", timeout=0.3, max_value_size=1 << 24)
+        outcome, elapsed = timed(lambda: client.set("k", b"x" * 8_000_000))
+        assert isinstance(outcome, fastmc.TimeoutError), outcome
+        assert elapsed < 0.3 + MARGIN
+        connection, _ = listener.accept()
+        with connection:
+            connection.settimeout(5)
+            received = 0
+            with pytest.raises(ConnectionResetError):
+                while chunk := connection.recv(65536):
+                    received += len(chunk)
+        assert received < 8_000_000

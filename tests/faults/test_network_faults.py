@@ -485,14 +485,24 @@ def test_n13_a_large_value_over_a_slow_link_times_out_whole_or_not_at_all(namesp
     namespace.run("tc", "qdisc", "del", "dev", "lo", "root")
     assert_error(read, "TimeoutError", 1.0)
     assert_error(write, "TimeoutError", 1.0)
+    # The set was reported as failed; whether the server applies it is not
+    # the client's to decide once bytes have left the host: what is already
+    # queued past the socket (here in the shaper, on a network in flight)
+    # still arrives. The client resets the failed connection, so nothing it
+    # still held unsent follows (closed gracefully, the kernel would deliver
+    # the rest of the value and memcached would store it). Time for what
+    # was in flight to land; the item is then the old value or the whole new
+    # one, never a part of it.
+    time.sleep(0.5)
     after = driver.call("get", "old")
-    assert after["value"] == "'old'", after  # the cut-off set stored nothing
+    assert after["ok"] and after["value"] in ("'old'", repr(big)), after
     fault_matrix.record(
         "N13",
         "500 KB get and set through a 1 Mbit/s tbf (netns loopback), deadline 1 s",
-        expected="TimeoutError, no partial value, the unfinished set stores nothing",
+        expected="TimeoutError, no partial value; the cut-off set is reset, the item old or whole",
         observed=f"get {read['error']}({read['cause']}); set {write['error']}"
-        f"({write['cause']}); get old -> {after['value']}",
+        f"({write['cause']}); get old -> "
+        f"{after['value'] if after['value'] == repr('old') else 'the whole new value'}",
         worst=max(read["elapsed"], write["elapsed"]),
         deadline=1.0,
     )
