@@ -2,6 +2,7 @@
 #include "support/memcached_process.hpp"
 
 #include <arpa/inet.h>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -141,8 +142,25 @@ bool MemcachedProcess::accepts_connections() const {
     std::strncpy(address.sun_path, socket_path_.c_str(), sizeof address.sun_path - 1);
     status = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
   }
+  // One answered request, so that the server has taken this connection in
+  // before start() returns: memcached counts a connection when a worker
+  // thread picks it up, which may otherwise come after a test's first
+  // reading of total_connections.
+  bool answered = false;
+  if (status == 0) {
+    const timeval limit{.tv_sec = 2, .tv_usec = 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+    // A binary noop: every mode answers it (auto, binary, SASL with an
+    // auth error) or closes (ASCII only, ASCII auth, TLS).
+    constexpr unsigned char kNoop[24] = {0x80, 0x0a};
+    if (::send(fd, kNoop, sizeof kNoop, MSG_NOSIGNAL) == static_cast<ssize_t>(sizeof kNoop)) {
+      // A reply, a close or a reset all say that a worker took it in.
+      char reply[256];
+      answered = ::recv(fd, reply, sizeof reply, 0) >= 0 || errno == ECONNRESET;
+    }
+  }
   ::close(fd);
-  return status == 0;
+  return answered;
 }
 
 void MemcachedProcess::pause() const {
