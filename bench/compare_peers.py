@@ -507,6 +507,11 @@ class ClientSpec:
     config: str  # how it is configured, for the report
     make: Callable[[list[str]], Methods] | None  # from "host:port" addresses; None: raw
     is_peer: bool = True
+    # False for a client measured in a mode the others do not use (not
+    # waiting for the server's answers): the compat module run that way is
+    # compared only with its peer run that way ("Compat modules"), never in
+    # the "fastest peer" table.
+    answers_awaited: bool = True
     note: str = ""
 
 
@@ -676,6 +681,7 @@ CLIENTS = [
         "fastmc.compat.pymemcache.client.base.Client(server) (default_noreply=True, its default)",
         make_compat_pymemcache(default_noreply=True),
         is_peer=False,
+        answers_awaited=False,
     ),
     ClientSpec(
         "pylibmc", "pylibmc", "binary=False, default behaviors (tcp_nodelay off)", make_pylibmc({})
@@ -703,6 +709,7 @@ CLIENTS = [
         "pymemcache",
         "pymemcache.client.base.Client, default_noreply=True (its default), no_delay=True",
         make_pymemcache(True, default_noreply=True),
+        answers_awaited=False,
         note="set, delete and set_many do not wait for the server; with no_delay off "
         "(its default) Nagle holds each write for the previous one's ACK: ~400 µs a set",
     ),
@@ -1717,7 +1724,7 @@ def speedup(faster_us: float, slower_us: float) -> float:
 
 
 def fastest_peer(row: dict[str, Summary], specs: dict[str, ClientSpec]) -> str | None:
-    peers = [name for name in row if specs[name].is_peer]
+    peers = [name for name in row if specs[name].is_peer and specs[name].answers_awaited]
     return min(peers, key=lambda name: row[name].median) if peers else None
 
 
@@ -1832,7 +1839,9 @@ def render_report(
     by_name = {spec.name: spec for spec in specs}
     names = [spec.name for spec in specs]
     summary = {w: {c: summarise(s) for c, s in row.items() if s} for w, row in results.items()}
-    fastmc_names = [spec.name for spec in specs if spec.package == "fastmc"]
+    fastmc_names = [
+        spec.name for spec in specs if spec.package == "fastmc" and spec.answers_awaited
+    ]
     has_fastmc = bool(fastmc_names)
     today = datetime.date.today().isoformat()
     cluster = len(info.servers) > 1
