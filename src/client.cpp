@@ -417,10 +417,13 @@ Error unavailable_server_error(const engine::Server& server) {
 
 // Counts a connection's outcome toward its server's health. Refused
 // credentials and certificates are configuration errors, not a server
-// failing: they are reported as themselves, never as server_down.
+// failing: they are reported as themselves, never as server_down. An
+// exchange that read nothing (fire and forget) proves nothing: a stopped
+// server's kernel still takes the bytes, and counting that as a success
+// would keep resetting the failures that should take the server down.
 void record_outcome(engine::Server& server, const net::Connection& connection) {
   if (connection.failure() == net::ConnectionFailure::none) {
-    server.health().record_success();
+    if (connection.received_any()) server.health().record_success();
   } else if (connection.failure() != net::ConnectionFailure::abandoned &&
              connection.failure() != net::ConnectionFailure::tls_failed &&
              connection.failure() != net::ConnectionFailure::auth_failed) {

@@ -177,6 +177,32 @@ TEST_P(NoreplyTest, AnIdleConnectionOwingItsFenceIsKept) {
   EXPECT_EQ(stat_of(mc, "total_connections"), connections_before);
 }
 
+TEST_P(NoreplyTest, NoreplyWritesToAStoppedServerDoNotKeepItUp) {
+  // A stopped server's kernel still takes fire-and-forget bytes: that is no
+  // sign of life, so the reads that time out take the server down as usual
+  // and the next read fails fast instead of waiting out another timeout.
+  testing::MemcachedProcess server;
+  Client mc({.servers = {server.address()},
+             .timeout = 200ms,
+             .failure_limit = 2,
+             .retry_timeout = 60s,
+             .protocol = GetParam()});
+  ASSERT_TRUE(ok(mc.set("k", "v")));
+  server.pause();
+  for (int i = 0; i < 2; ++i) {
+    (void)mc.set("k", "quiet", {.noreply = true});
+    EXPECT_FALSE(mc.get("k"));  // times out: a failure
+  }
+  (void)mc.set("k", "quiet", {.noreply = true});
+  const auto started = std::chrono::steady_clock::now();
+  const Result<std::optional<Item>> down = mc.get("k");
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  server.resume();
+  ASSERT_FALSE(down);
+  EXPECT_EQ(down.error().code, Errc::server_down) << down.error().message;
+  EXPECT_LT(elapsed, 100ms);
+}
+
 TEST_P(NoreplyTest, AServerThatCannotBeReachedIsStillReported) {
   testing::MemcachedProcess server;
   const std::string address = server.address();

@@ -12,6 +12,12 @@ stored. Calls to a server marked down are refused before anything is sent,
 so those are known not to have been applied: only the rare unknown outcomes
 are kept, and memory stays flat in a long soak.
 
+A few keys of each worker are written fire-and-forget (``noreply=True``),
+whose outcome is never known: a read of one may return any value its worker
+wrote to it up to then, so it is checked by its form (this key, this worker,
+a sequence no later than the last write) rather than against a set of values,
+which would grow without bound.
+
 Used by test_threads_and_faults.py and test_soak.py.
 """
 
@@ -36,6 +42,9 @@ class Worker:
         self.stop = stop
         self.keys = [f"w{index}:k{i}" for i in range(key_count)]
         self.counter = f"w{index}:counter"
+        self.quiet_keys = [f"w{index}:q{i}" for i in range(5)]
+        # The sequence of the last noreply write to each quiet key.
+        self.quiet_last: dict[str, int] = dict.fromkeys(self.quiet_keys, 0)
         # What a read of each key may return besides a miss.
         self.possible: dict[str, set[bytes]] = {key: set() for key in self.keys}
         # The values of each key's failed sets.
@@ -49,6 +58,24 @@ class Worker:
     def check(self, key: str, value: object) -> None:
         if value is not None and value not in self.possible[key]:
             self.mismatches.append(f"{key} -> {value!r}")
+
+    def check_quiet(self, key: str, value: object) -> None:
+        if value is None:
+            return
+        prefix = f"{key}|{self.index}|".encode()
+        sequence = value[len(prefix) :] if isinstance(value, bytes) else b""
+        if not (
+            isinstance(value, bytes)
+            and value.startswith(prefix)
+            and sequence.isdigit()
+            and int(sequence) <= self.quiet_last[key]
+        ):
+            self.mismatches.append(f"{key} (noreply) -> {value!r}")
+
+    def store_quietly(self, key: str, sequence: int) -> None:
+        # Recorded first: a call that raises may still have been applied.
+        self.quiet_last[key] = sequence
+        self.client.set(key, f"{key}|{self.index}|{sequence}".encode(), noreply=True)
 
     def store(self, key: str, value: bytes) -> None:
         try:
@@ -65,8 +92,12 @@ class Worker:
     def step(self, sequence: int) -> None:
         key = self.random.choice(self.keys)
         choice = self.random.random()
-        if choice < 0.30:
+        if choice < 0.25:
             self.store(key, f"{key}|{self.index}|{sequence}".encode())
+        elif choice < 0.30:
+            quiet_key = self.random.choice(self.quiet_keys)
+            self.store_quietly(quiet_key, sequence)
+            self.check_quiet(quiet_key, self.client.get(quiet_key))
         elif choice < 0.65:
             self.check(key, self.client.get(key))
         elif choice < 0.85:
