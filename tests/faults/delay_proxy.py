@@ -185,6 +185,11 @@ class DelayProxy:
                 with self._lock:
                     self._accepted += 1
                 continue
+            # Bytes are relayed as they come, as a real proxy does: with
+            # Nagle on, a fire-and-forget request the server does not answer
+            # would hold the next one back until its delayed ACK (40 ms).
+            for sock in (client, upstream):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             link = _Link(client, upstream)
             for source, target, name in ((client, upstream, "up"), (upstream, client, "down")):
                 source.settimeout(_POLL_INTERVAL)
