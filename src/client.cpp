@@ -135,10 +135,7 @@ class Engine {
     // A paused server keeps its keys: they fail fast, and go nowhere else.
     if (health.is_paused(now)) return std::nullopt;
     // A paused server stays in the placement; only a down one leaves it.
-    const auto is_live = [&](std::size_t index) {
-      const engine::ServerHealth& other = servers_[index]->health();
-      return other.admits(now) || other.is_paused(now);
-    };
+    const auto is_live = [&](std::size_t index) { return !servers_[index]->health().is_down(now); };
     std::optional<std::size_t> chosen;
     switch (policy_) {
       case DeadServerPolicy::error: return std::nullopt;

@@ -45,9 +45,12 @@ class ServerHealth {
   // True iff calls should go to the server now: it is up, or it is down and
   // its retry time has come (the calls made then are the probes: the first
   // failure puts it down again, a success brings it back).
-  bool admits(Clock::time_point now) const noexcept {
+  bool admits(Clock::time_point now) const noexcept { return !is_down(now) && !is_paused(now); }
+  // True iff the server is down and its retry time has not come: it is out
+  // of the placement (a paused server is not).
+  bool is_down(Clock::time_point now) const noexcept {
     const std::int64_t until = down_until_.load(std::memory_order_relaxed);
-    return (until == 0 || ticks(now) >= until) && !is_paused(now);
+    return until != 0 && ticks(now) < until;
   }
   // True iff the server is paused after a failure (pause_after_failure): its
   // calls fail fast now, but it is not down and keeps its place.
