@@ -2,8 +2,8 @@
 // fastmc::Client over the engine: key checks, routing, leasing, encoding,
 // running exchanges and turning replies into results.
 #include <algorithm>
-#include <deque>
 #include <limits>
+#include <list>
 #include <stdexcept>
 
 #include <fastmc/client.hpp>
@@ -51,6 +51,18 @@ std::shared_ptr<const net::TlsContext> make_tls_context(const TlsOptions& tls) {
   });
 }
 
+// ClientOptions::protocol, named once: calls ask it for every key.
+enum class WireProtocol : std::uint8_t { meta, text, text_pipelined, binary };
+
+WireProtocol wire_protocol_named(const std::string& name) {
+  if (name == "meta") return WireProtocol::meta;
+  if (name == "text") return WireProtocol::text;
+  if (name == "text_pipelined") return WireProtocol::text_pipelined;
+  if (name == "binary") return WireProtocol::binary;
+  throw std::invalid_argument("fastmc::Client: unknown protocol \"" + name +
+                              "\" (meta, text, text_pipelined, binary)");
+}
+
 // One set of servers with its placement: immutable, so a call keeps a
 // consistent view (its server indexes and router agree) while the server
 // list is replaced under it. Servers are shared between successive sets, so
@@ -59,7 +71,9 @@ class Engine {
  public:
   Engine(const ClientOptions& options, const std::vector<std::string>& servers,
          const Engine* previous)
-      : options_(options), router_(build_router(options, servers)) {
+      : options_(options),
+        protocol_(wire_protocol_named(options.protocol)),
+        router_(build_router(options, servers)) {
     net::ConnectionOptions connection_options{
         .connect_timeout = options_.connect_timeout,
         .call_timeout = options_.timeout,
@@ -110,12 +124,13 @@ class Engine {
   }
 
   const ClientOptions& options() const noexcept { return options_; }
-  bool is_binary() const noexcept { return options_.protocol == "binary"; }
+  WireProtocol protocol() const noexcept { return protocol_; }
+  bool is_binary() const noexcept { return protocol_ == WireProtocol::binary; }
   // Whether set_many's quiet pipelines and the noreply fences use meta where
   // the server speaks it: with "meta", and with "text_pipelined", which sends
   // the classic commands otherwise.
   bool pipelines_with_meta() const noexcept {
-    return options_.protocol == "meta" || options_.protocol == "text_pipelined";
+    return protocol_ == WireProtocol::meta || protocol_ == WireProtocol::text_pipelined;
   }
   std::size_t server_count() const noexcept { return servers_.size(); }
   engine::Server& server(std::size_t index) const noexcept { return *servers_[index]; }
@@ -227,7 +242,7 @@ class Engine {
     // SASL with the binary protocol, memcached's ASCII authentication with
     // text and meta.
     if (!username.empty()) {
-      base.authentication = options_.protocol == "binary"
+      base.authentication = protocol_ == WireProtocol::binary
                                 ? net::ConnectionOptions::Authentication::sasl
                                 : net::ConnectionOptions::Authentication::ascii;
       base.username = username;
@@ -237,6 +252,7 @@ class Engine {
   }
 
   const ClientOptions& options_;
+  WireProtocol protocol_;
   std::shared_ptr<const net::TlsContext> tls_;  // null until a server uses TLS
   std::vector<std::shared_ptr<engine::Server>> servers_;
   routing::Router router_;
@@ -251,11 +267,7 @@ class Engine {
 class ClientState {
  public:
   explicit ClientState(ClientOptions options) : options_(std::move(options)) {
-    if (options_.protocol != "meta" && options_.protocol != "text" &&
-        options_.protocol != "text_pipelined" && options_.protocol != "binary") {
-      throw std::invalid_argument("fastmc::Client: unknown protocol \"" + options_.protocol +
-                                  "\" (meta, text, text_pipelined, binary)");
-    }
+    wire_protocol_named(options_.protocol);  // throws on an unknown name
     if (options_.configuration_endpoint.empty()) {
       engine_ = std::make_shared<const Engine>(options_, options_.servers, nullptr);
       return;
@@ -361,6 +373,7 @@ namespace {
 
 using detail::Engine;
 using detail::FetchState;
+using detail::WireProtocol;
 
 std::string with_server(const engine::Server& server, std::string_view text) {
   std::string message = server.name();
@@ -540,7 +553,7 @@ std::optional<Error> prepare_key(const Engine& engine, std::string_view key, Wir
     wire = {digest, false};
     return std::nullopt;
   }
-  const bool meta = options.protocol == "meta";
+  const bool meta = engine.protocol() == WireProtocol::meta;
   if (meta && protocol::check_binary_key(key)) {
     wire = {key, true};
     return std::nullopt;
@@ -617,7 +630,8 @@ class WireKeys {
   std::size_t count_ = 0;
   std::vector<std::string_view> keys_;  // filled iff a key was digested
   std::vector<bool> binary_;            // filled iff a key is binary
-  std::deque<std::string> digests_;     // stable addresses for keys_
+  // Stable addresses for keys_; a list, as an empty one allocates nothing.
+  std::list<std::string> digests_;
 };
 
 std::optional<Error> check_ttl(std::int64_t ttl) {
@@ -725,7 +739,7 @@ Result<bool> probe_meta(engine::Server& server, net::Deadline deadline) {
 
 // Whether calls to `server` use meta commands.
 Result<bool> speaks_meta(const Engine& engine, engine::Server& server, net::Deadline deadline) {
-  if (engine.options().protocol != "meta") return false;
+  if (engine.protocol() != WireProtocol::meta) return false;
   return probe_meta(server, deadline);
 }
 

@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "protocol/decimal.hpp"
+#include "protocol/key.hpp"
 #include "protocol/reply_line.hpp"
 
 namespace fastmc::protocol {
@@ -221,12 +222,16 @@ std::optional<std::string_view> scan_value_key(const char* key_start, const char
   const auto window = static_cast<std::size_t>(end - key_start);
   const void* space = std::memchr(key_start, ' ', window);
   if (space == nullptr) return std::nullopt;
-  const auto size = static_cast<std::size_t>(static_cast<const char*>(space) - key_start);
-  if (size == 0 || std::memchr(key_start, '\n', size) != nullptr ||
-      std::memchr(key_start, '\r', size) != nullptr) {
+  const std::string_view key(key_start,
+                             static_cast<std::size_t>(static_cast<const char*>(space) - key_start));
+  if (key.empty()) return std::nullopt;
+  // Nearly every key is a text key, which settles it a word at a time; only
+  // another one is searched for a line end.
+  if (!check_text_key(key, true) && (std::memchr(key.data(), '\n', key.size()) != nullptr ||
+                                     std::memchr(key.data(), '\r', key.size()) != nullptr)) {
     return std::nullopt;
   }
-  return std::string_view(key_start, size);
+  return key;
 }
 
 // The common VALUE unit in one pass, for multi-key gets: a well-formed

@@ -55,6 +55,11 @@ class Continuum {
 
  private:
   std::vector<ContinuumPoint> points_;
+  // Where the search for a hash starts and ends: bucket_starts_[b] is the
+  // position of the first point whose value is >= b << bucket_shift_, so a
+  // lookup searches one bucket (about one point) instead of the whole ring.
+  std::vector<std::uint32_t> bucket_starts_;
+  unsigned bucket_shift_ = 32;
 };
 
 }  // namespace fastmc::routing
