@@ -2,6 +2,7 @@
 // fastmc::Client over the engine: key checks, routing, leasing, encoding,
 // running exchanges and turning replies into results.
 #include <algorithm>
+#include <array>
 #include <limits>
 #include <list>
 #include <stdexcept>
@@ -219,7 +220,7 @@ class Engine {
                                     "\" (see docs/routing.md)");
       }
     }
-    return routing::Router(routing::routing_servers(parse_addresses(servers)), router_options);
+    return {routing::routing_servers(parse_addresses(servers)), router_options};
   }
 
   // `base` with TLS and credentials as the client's options and the
@@ -612,19 +613,21 @@ class WireKeys {
     return std::nullopt;
   }
   // Whether the key at `index` goes out as it was given; otherwise it was digested.
-  bool as_given(std::size_t index, std::string_view given) const noexcept {
+  [[nodiscard]] bool as_given(std::size_t index, std::string_view given) const noexcept {
     return keys_.empty() || keys_[index].data() == given.data();
   }
   template <class KeyOf>
-  std::string_view key(std::size_t index, KeyOf&& key_of) const {
+  [[nodiscard]] std::string_view key(std::size_t index, KeyOf&& key_of) const {
     return keys_.empty() ? key_of(index) : keys_[index];
   }
-  bool binary(std::size_t index) const noexcept { return !binary_.empty() && binary_[index]; }
-  bool any_binary() const noexcept { return !binary_.empty(); }
-  bool any_digested() const noexcept { return !keys_.empty(); }
+  [[nodiscard]] bool binary(std::size_t index) const noexcept {
+    return !binary_.empty() && binary_[index];
+  }
+  [[nodiscard]] bool any_binary() const noexcept { return !binary_.empty(); }
+  [[nodiscard]] bool any_digested() const noexcept { return !keys_.empty(); }
   // Requires any_digested().
-  std::span<const std::string_view> digested_keys() const noexcept { return keys_; }
-  std::size_t size() const noexcept { return count_; }
+  [[nodiscard]] std::span<const std::string_view> digested_keys() const noexcept { return keys_; }
+  [[nodiscard]] std::size_t size() const noexcept { return count_; }
 
  private:
   std::size_t count_ = 0;
@@ -861,7 +864,7 @@ ItemsByServer group_by_server(const Engine& engine, std::size_t item_count, KeyO
 
 // memcached 1.6 answers a get line of any length, but drops gat and gats
 // lines longer than about 16 KiB without a reply, so those are split.
-constexpr std::size_t kMaxTouchLineKeyBytes = 8 * 1024;
+constexpr std::size_t kMaxTouchLineKeyBytes = std::size_t{8} * 1024;
 
 // The caller's ValueStorage, and the key of a fetch of one key: its meta
 // reply does not name it (no `k`, which would cost every reply its bytes).
@@ -968,12 +971,14 @@ void append_meta_retrievals(net::Connection& connection, std::size_t count, KeyA
       .quiet = count > 1,
   };
   if (options.touch) get.update_ttl = options.ttl;
-  char opaque[protocol::kMaxDecimalSize];
+  std::array<char, protocol::kMaxDecimalSize> opaque;
   for (std::size_t position = 0; position < count; ++position) {
     const WireKey key = key_at(position);
     get.binary_key = key.binary;
-    if (count > 1)
-      get.opaque = std::string_view(opaque, protocol::format_decimal(position, opaque));
+    if (count > 1) {
+      get.opaque =
+          std::string_view(opaque.data(), protocol::format_decimal(position, opaque.data()));
+    }
     protocol::append_meta_get_request(connection.requests(), key.key, get);
   }
   if (count > 1) {
@@ -1842,17 +1847,17 @@ Result<std::vector<std::size_t>> Client::set_many(std::span<const Entry> entries
   std::vector<ServerCall> calls =
       run_on_servers(*engine, meta.servers, deadline, true, [&](ServerCall& call) {
         const std::vector<std::size_t>& items = meta.items[call.server];
-        char opaque[protocol::kMaxDecimalSize];
+        std::array<char, protocol::kMaxDecimalSize> opaque;
         for (std::size_t position = 0; position < items.size(); ++position) {
           const std::size_t i = items[position];
           const Entry& entry = entries[i];
-          const std::size_t size = protocol::format_decimal(position, opaque);
+          const std::size_t size = protocol::format_decimal(position, opaque.data());
           protocol::append_meta_set_request(call.lease->requests(), wire_key(i), entry.value,
                                             {.flags = entry.options.flags,
                                              .ttl = entry.options.ttl,
                                              .quiet = true,
                                              .binary_key = wire.binary(i),
-                                             .opaque = std::string_view(opaque, size)});
+                                             .opaque = std::string_view(opaque.data(), size)});
         }
         if (write.noreply) {
           call.lease->send_quietly(items.size());

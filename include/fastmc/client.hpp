@@ -83,7 +83,7 @@ struct FetchOptions {
   std::int64_t ttl = 0;   // used iff touch
   // Values of at least storage_min_size bytes go to `storage` when set.
   ValueStorage* storage = nullptr;
-  std::size_t storage_min_size = 64 * 1024;
+  std::size_t storage_min_size = std::size_t{64} * 1024;
 };
 
 // The hits of one Client::fetch, in no particular order; misses are absent.
@@ -97,12 +97,12 @@ class FetchedItems {
   FetchedItems& operator=(FetchedItems&&) noexcept;
   ~FetchedItems();
 
-  std::size_t size() const noexcept;
-  bool empty() const noexcept { return size() == 0; }
+  [[nodiscard]] std::size_t size() const noexcept;
+  [[nodiscard]] bool empty() const noexcept { return size() == 0; }
   // The servers that failed or were down during a fetch that went to several
   // (their keys are absent, as misses), or under miss_on_error; empty when
   // every server answered.
-  std::span<const Error> failures() const noexcept;
+  [[nodiscard]] std::span<const Error> failures() const noexcept;
   // Requires: index < size().
   ItemView operator[](std::size_t index) const noexcept;
 
@@ -214,7 +214,7 @@ struct StoreResult {
   StoreStatus status = StoreStatus::stored;
   std::uint64_t cas = 0;  // the stored item's new cas; 0 unless stored
   std::string opaque;
-  bool stored() const noexcept { return status == StoreStatus::stored; }
+  [[nodiscard]] bool stored() const noexcept { return status == StoreStatus::stored; }
 };
 
 // Options of Client::arithmetic.
@@ -341,7 +341,7 @@ class Client {
   void close();
 
   // The servers as configured, in order.
-  std::vector<std::string> servers() const;
+  [[nodiscard]] std::vector<std::string> servers() const;
   // Replaces the server list (the same forms as ClientOptions::servers).
   // Servers in both lists keep their connections and health; keys move as
   // little as the distribution allows (ketama, libmc and rendezvous move
@@ -354,26 +354,27 @@ class Client {
   // without a configuration_endpoint. The server list is replaced, as by
   // set_servers, each time a poll finds another version; a poll that fails
   // leaves it as it is (see discovery_failure_count and discovery_last_error).
-  std::optional<std::uint64_t> discovered_config_version() const;
+  [[nodiscard]] std::optional<std::uint64_t> discovered_config_version() const;
   // Polls of the configuration endpoint that failed, and the last cause
   // ("" if none); 0 and "" without a configuration_endpoint.
-  std::uint64_t discovery_failure_count() const;
-  std::string discovery_last_error() const;
+  [[nodiscard]] std::uint64_t discovery_failure_count() const;
+  [[nodiscard]] std::string discovery_last_error() const;
 
   // The server that holds `key` under the configured distribution (libmc's
   // get_host_by_key), or an invalid_key error. Needs no I/O.
-  Result<std::string> server_for_key(std::string_view key) const;
+  [[nodiscard]] Result<std::string> server_for_key(std::string_view key) const;
   // The server a call would send `key` to now: its own while it admits
   // calls, else where dead_server_policy sends it (libmc's
   // get_realtime_host_by_key); nullopt when the call would fail fast. Needs
   // no I/O.
-  Result<std::optional<std::string>> live_server_for_key(std::string_view key) const;
+  [[nodiscard]] Result<std::optional<std::string>> live_server_for_key(std::string_view key) const;
   // The server for a key that the peer places by other bytes than the key's
   // own, `routing_key` (pymemcache's HashClient hashes a bytes key's repr):
   // as server_for_key, or live_server_for_key when `live`, with `routing_key`
   // hashed in place of the key (without the key_prefix unless
   // hash_key_prefix). It is only hashed, never checked as a key. No I/O.
-  std::optional<std::string> server_for_routing_key(std::string_view routing_key, bool live) const;
+  [[nodiscard]] std::optional<std::string> server_for_routing_key(std::string_view routing_key,
+                                                                  bool live) const;
   // Counts a call made to `server` (a name server_for_key returns) by another client,
   // for keys this one routes (see server_for_routing_key), toward the
   // server's health as if this client had made it: a failure to reach it or

@@ -85,7 +85,7 @@ struct ClientOptions {
   // Largest value accepted from a server or sent to one, in bytes; a larger
   // VALUE reply is a protocol error, so a server cannot make the client
   // allocate without bound.
-  std::size_t max_value_size = 64 * 1024 * 1024;
+  std::size_t max_value_size = std::size_t{64} * 1024 * 1024;
   // Most connections open to one server at once; zero means no limit. A call
   // that finds every connection leased waits for one within its deadline.
   std::size_t max_connections_per_server = 0;

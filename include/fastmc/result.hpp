@@ -26,7 +26,7 @@ class [[nodiscard]] Result {
   // NOLINTNEXTLINE(google-explicit-constructor)
   Result(Error error) : state_(std::in_place_index<1>, std::move(error)) {}
 
-  bool has_value() const noexcept { return state_.index() == 0; }
+  [[nodiscard]] bool has_value() const noexcept { return state_.index() == 0; }
   explicit operator bool() const noexcept { return has_value(); }
 
   // Requires: has_value().
@@ -34,7 +34,7 @@ class [[nodiscard]] Result {
     assert(has_value());
     return *std::get_if<0>(&state_);
   }
-  const T& value() const& {
+  [[nodiscard]] const T& value() const& {
     assert(has_value());
     return *std::get_if<0>(&state_);
   }
@@ -48,7 +48,7 @@ class [[nodiscard]] Result {
   const T* operator->() const { return &value(); }
 
   // Requires: !has_value().
-  const Error& error() const {
+  [[nodiscard]] const Error& error() const {
     assert(!has_value());
     return *std::get_if<1>(&state_);
   }

@@ -6,6 +6,7 @@
 #include "client_binding.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <memory>
@@ -65,7 +66,7 @@ struct KeyList {
     for (Py_ssize_t i = 0; i < count; ++i)
       views.push_back(key_view(PyTuple_GET_ITEM(tuple.ptr(), i)));
   }
-  PyObject* key(std::size_t index) const {
+  [[nodiscard]] PyObject* key(std::size_t index) const {
     return PyTuple_GET_ITEM(tuple.ptr(), static_cast<Py_ssize_t>(index));
   }
 
@@ -305,7 +306,7 @@ nb::list set_many(NativeClient& self, nb::handle mapping, std::int64_t ttl,
     }
     return pair;
   };
-  std::unique_ptr<EncodedValue[]> values(new EncodedValue[count]);
+  std::vector<EncodedValue> values(count);
   std::vector<Entry> entries;
   std::vector<std::size_t> positions;  // entries[i] is item positions[i]
   std::vector<std::size_t> split;      // items stored as libmc's chunks
@@ -357,7 +358,7 @@ nb::object get_raw(NativeClient& self, nb::handle key) {
   return nb::make_tuple(nb::bytes(hit->value.data(), hit->value.size()), hit->flags);
 }
 
-bool set_raw(NativeClient& self, nb::handle key, nb::bytes value, std::uint32_t flags,
+bool set_raw(NativeClient& self, nb::handle key, const nb::bytes& value, std::uint32_t flags,
              std::int64_t ttl) {
   const std::string_view key_bytes = key_view(key.ptr());
   const std::string_view bytes(value.c_str(), value.size());
@@ -367,7 +368,7 @@ bool set_raw(NativeClient& self, nb::handle key, nb::bytes value, std::uint32_t 
 }
 
 // The constructor's default max_value_size (also what a client-free decode may inflate to).
-constexpr std::size_t kDefaultMaxValueSize = 64 * 1024 * 1024;
+constexpr std::size_t kDefaultMaxValueSize = std::size_t{64} * 1024 * 1024;
 
 // The codec for a `value_scheme` name and the compression settings, each
 // scheme with its peer's compression rule (value/compression.hpp).
@@ -382,14 +383,14 @@ ValueCodec make_codec(const std::string& scheme, nb::object serde, long long com
   };
   using value::CompressionRule;
   using value::Peer;
-  static constexpr Known kKnown[] = {
+  static constexpr auto kKnown = std::to_array<Known>({
       {"native", Peer::native, CompressionRule::above_threshold_if_smaller, -1},
       {"pylibmc", Peer::pylibmc, CompressionRule::at_threshold_if_smaller, -1},
       {"python_memcached", Peer::python_memcached, CompressionRule::above_threshold_if_smaller, 0},
       {"pymemcache", Peer::pymemcache, CompressionRule::above_threshold_unless_larger, -1},
       {"pymemcache_default", Peer::pymemcache_default, CompressionRule::never, -1},
       {"libmc", Peer::libmc, CompressionRule::above_threshold_always, 2},
-  };
+  });
   for (const Known& known : kKnown) {
     if (scheme != known.name) continue;
     if (compress_threshold < 0) {
@@ -456,12 +457,12 @@ NativeClient build_client(
     std::string protocol, std::string distribution, std::string hash, std::uint32_t failure_limit,
     double retry_timeout, double dead_timeout, std::string dead_server_policy, bool miss_on_error,
     std::string configuration_endpoint, double discovery_interval, bool discovery_use_ip,
-    std::string value_scheme, long long compress_threshold, int compress_level,
+    const std::string& value_scheme, long long compress_threshold, int compress_level,
     std::optional<int> pickle_protocol, bool split_values, nb::object error_classes,
     nb::handle key_prefix, bool hash_key_prefix, std::string username, std::string password,
     bool tls, std::string tls_ca_file, std::string tls_ca_path, std::string tls_cert_file,
     std::string tls_key_file, bool tls_verify, std::string tls_server_name,
-    std::string tls_min_version, std::string tls_ciphers, nb::object tls_context,
+    std::string tls_min_version, std::string tls_ciphers, const nb::object& tls_context,
     bool digest_long_keys, bool pause_after_failure) {
   ValueCodec codec =
       make_codec(value_scheme, std::move(serde), compress_threshold, compress_level,
@@ -513,7 +514,7 @@ NativeClient build_client(
   }
   // With a configuration endpoint, construction asks it for the servers.
   Client client = without_gil([&] { return Client(std::move(options)); });
-  return NativeClient(std::move(client), std::move(codec));
+  return {std::move(client), std::move(codec)};
 }
 
 template <class Signature>
@@ -531,8 +532,8 @@ struct ClientConstruction<NativeClient(Options...)> {
   }
 };
 
-constexpr auto& construct_client = ClientConstruction<decltype(build_client)>::construct;
-constexpr auto& reconfigure_client = ClientConstruction<decltype(build_client)>::reconfigure;
+constexpr auto& kConstructClient = ClientConstruction<decltype(build_client)>::construct;
+constexpr auto& kReconfigureClient = ClientConstruction<decltype(build_client)>::reconfigure;
 
 template <class Function>
 void def_with_client_options(nb::class_<NativeClient>& client, const char* name,
@@ -565,7 +566,7 @@ nb::tuple encode_with_scheme(nb::handle value, const std::string& value_scheme,
   return nb::make_tuple(nb::bytes(encoded.bytes.data(), encoded.bytes.size()), encoded.flags);
 }
 
-nb::object decode_with_scheme(nb::bytes data, std::uint32_t flags,
+nb::object decode_with_scheme(const nb::bytes& data, std::uint32_t flags,
                               const std::string& value_scheme) {
   const ValueCodec codec = make_codec(value_scheme, nb::none(), 0, -1, std::nullopt, false,
                                       nb::none(), kDefaultMaxValueSize);
@@ -583,10 +584,10 @@ void register_client(nb::module_& module) {
              "The value the client reads from `data` stored with `flags`; no I/O.");
   nb::class_<NativeClient> client(
       module, "Client", "The native memcached client; use fastmc.Client, which derives from it.");
-  def_with_client_options(client, "__init__", &construct_client);
+  def_with_client_options(client, "__init__", &kConstructClient);
   // Not safe while other threads use the client (pylibmc's behaviors are
   // set the same way).
-  def_with_client_options(client, "_reconfigure", &reconfigure_client);
+  def_with_client_options(client, "_reconfigure", &kReconfigureClient);
   register_meta_calls(module, client);
   client
       .def_prop_rw(
@@ -601,7 +602,7 @@ void register_client(nb::module_& module) {
                    [](NativeClient& self) { return self.client.discovery_last_error(); })
       .def(
           "set_servers",
-          [](NativeClient& self, std::vector<std::string> servers) {
+          [](NativeClient& self, const std::vector<std::string>& servers) {
             nb::gil_scoped_release release;  // waits only for other list changes
             self.client.set_servers(servers);
           },
@@ -625,7 +626,8 @@ void register_client(nb::module_& module) {
       // the key's (pymemcache's HashClient: a bytes key by its repr).
       .def(
           "_server_for_routing_key",
-          [](NativeClient& self, nb::bytes routing_key, bool live) -> std::optional<std::string> {
+          [](NativeClient& self, const nb::bytes& routing_key,
+             bool live) -> std::optional<std::string> {
             return self.client.server_for_routing_key({routing_key.c_str(), routing_key.size()},
                                                       live);
           },
@@ -749,7 +751,7 @@ void register_client(nb::module_& module) {
           },
           "delay"_a = 0, "noreply"_a = false)
       .def("stats",
-           [](NativeClient& self, nb::args arguments) {
+           [](NativeClient& self, const nb::args& arguments) {
              std::vector<std::string> words;
              for (nb::handle argument : arguments)
                words.push_back(nb::cast<std::string>(nb::str(argument)));

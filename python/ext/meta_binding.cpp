@@ -99,9 +99,9 @@ StoreMode store_mode(const std::string& mode) {
   if (mode == "replace") return StoreMode::replace;
   if (mode == "append") return StoreMode::append;
   if (mode == "prepend") return StoreMode::prepend;
-  raise_error(Errc::invalid_argument,
-              "mode must be \"set\", \"add\", \"replace\", \"append\" or \"prepend\", not \"" +
-                  mode + "\"");
+  raise_error(
+      Errc::invalid_argument,
+      R"(mode must be "set", "add", "replace", "append" or "prepend", not ")" + mode + "\"");
 }
 
 const char* status_name(StoreStatus status) {
@@ -229,7 +229,7 @@ void register_meta_calls(nb::module_& module, nb::class_<NativeClient>& client) 
       });
   nb::class_<PyStoreResult>(module, "StoreResult", "The outcome of store.")
       .def_ro("status", &PyStoreResult::status,
-              "\"stored\", \"not_stored\", \"exists\" (cas mismatch) or \"not_found\".")
+              R"("stored", "not_stored", "exists" (cas mismatch) or "not_found".)")
       .def_ro("cas", &PyStoreResult::cas, "The stored item's new cas; 0 unless stored.")
       .def_ro("opaque", &PyStoreResult::opaque)
       .def_prop_ro("stored", [](const PyStoreResult& result) { return result.status == "stored"; })

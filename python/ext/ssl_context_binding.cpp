@@ -43,7 +43,7 @@ SharedSslContext shared_ssl_context(nb::handle context) {
   if (!nb::isinstance(context, ssl.attr("SSLContext"))) {
     throw nb::type_error("tls_context must be an ssl.SSLContext");
   }
-  const unsigned long python_version = nb::cast<unsigned long>(ssl.attr("OPENSSL_VERSION_NUMBER"));
+  const auto python_version = nb::cast<unsigned long>(ssl.attr("OPENSSL_VERSION_NUMBER"));
   if (python_version != OpenSSL_version_num()) {
     refuse("Python's ssl module uses OpenSSL " +
            nb::cast<std::string>(ssl.attr("OPENSSL_VERSION")) + ", fastmc " +

@@ -25,7 +25,7 @@ std::string printable_type(PyObject* object) { return Py_TYPE(object)->tp_name; 
   nb::object cls = codec.error_classes.is_none()
                        ? nb::module_::import_("fastmc.errors").attr("DecodeError")
                        : nb::object(codec.error_classes["decode_error"]);
-  const std::string key_text = nb::cast<std::string>(nb::repr(nb::handle(key)));
+  const auto key_text = nb::cast<std::string>(nb::repr(nb::handle(key)));
   const std::string message = "cannot decode the value of key " + key_text + " (flags " +
                               std::to_string(item.flags) + "): " + why;
   PyErr_SetObject(cls.ptr(), cls(nb::str(message.data(), message.size())).ptr());
@@ -54,20 +54,20 @@ nb::handle python_function(const char* module, const char* name) {
   return nb::object(nb::module_::import_(module).attr(name)).release();
 }
 nb::handle pickle_dumps() {
-  static const nb::handle function = python_function("pickle", "dumps");
-  return function;
+  static const nb::handle kFunction = python_function("pickle", "dumps");
+  return kFunction;
 }
 nb::handle pickle_loads() {
-  static const nb::handle function = python_function("pickle", "loads");
-  return function;
+  static const nb::handle kFunction = python_function("pickle", "loads");
+  return kFunction;
 }
 nb::handle marshal_dumps() {
-  static const nb::handle function = python_function("marshal", "dumps");
-  return function;
+  static const nb::handle kFunction = python_function("marshal", "dumps");
+  return kFunction;
 }
 nb::handle marshal_loads() {
-  static const nb::handle function = python_function("marshal", "loads");
-  return function;
+  static const nb::handle kFunction = python_function("marshal", "loads");
+  return kFunction;
 }
 
 // libmc writes marshal format 2 (its str and dict vectors in tests/data/values).
@@ -91,9 +91,10 @@ void view_decimal(PyObject* integer, EncodedValue& out) {
   int overflow = 0;
   const long long number = PyLong_AsLongLongAndOverflow(integer, &overflow);
   if (overflow == 0 && !(number == -1 && PyErr_Occurred())) {
-    const auto [end, error] = std::to_chars(out.digits, out.digits + sizeof out.digits, number);
+    const auto [end, error] =
+        std::to_chars(out.digits.data(), out.digits.data() + out.digits.size(), number);
     (void)error;
-    out.bytes = {out.digits, static_cast<std::size_t>(end - out.digits)};
+    out.bytes = {out.digits.data(), static_cast<std::size_t>(end - out.digits.data())};
     return;
   }
   PyErr_Clear();

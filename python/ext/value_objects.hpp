@@ -14,6 +14,7 @@
 // Every function requires the GIL.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string_view>
@@ -41,11 +42,11 @@ struct ValueCodec {
   // Values of more than value::kChunkSize bytes are split as libmc does.
   bool split_values = false;
   // Inflated values larger than this are a DecodeError.
-  std::size_t max_value_size = 64 * 1024 * 1024;
+  std::size_t max_value_size = std::size_t{64} * 1024 * 1024;
   // cause name -> exception class; None means fastmc.errors.CAUSES.
   nanobind::object error_classes = nanobind::none();
 
-  bool is_native() const noexcept { return scheme->peer == value::Peer::native; }
+  [[nodiscard]] bool is_native() const noexcept { return scheme->peer == value::Peer::native; }
 };
 
 // Per-call compression settings: a negative threshold or a level below -1
@@ -62,7 +63,7 @@ struct EncodedValue {
   std::uint32_t flags = 0;
   nanobind::object owner;
   std::string compressed;  // owns `bytes` when the value was compressed
-  char digits[32];
+  std::array<char, 32> digits;
 
   EncodedValue() = default;
   EncodedValue(const EncodedValue&) = delete;

@@ -49,7 +49,7 @@ std::vector<std::string> server_list_for(const protocol::ClusterConfig& config, 
   return servers;
 }
 
-ClusterDiscovery::ClusterDiscovery(const std::string& endpoint, DiscoveryOptions options,
+ClusterDiscovery::ClusterDiscovery(const std::string& endpoint, const DiscoveryOptions& options,
                                    ApplyServers apply)
     : endpoint_(endpoint),
       options_(options),

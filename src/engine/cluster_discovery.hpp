@@ -53,7 +53,8 @@ class ClusterDiscovery {
 
   // `endpoint` is "host:port" (the forms of ClientOptions::servers). Throws
   // std::invalid_argument naming it if it cannot be parsed. No I/O.
-  ClusterDiscovery(const std::string& endpoint, DiscoveryOptions options, ApplyServers apply);
+  ClusterDiscovery(const std::string& endpoint, const DiscoveryOptions& options,
+                   ApplyServers apply);
   ClusterDiscovery(const ClusterDiscovery&) = delete;
   ClusterDiscovery& operator=(const ClusterDiscovery&) = delete;
   ~ClusterDiscovery();

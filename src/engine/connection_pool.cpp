@@ -42,7 +42,7 @@ void ConnectionPool::Lease::give_back() noexcept {
 ConnectionPool::ConnectionPool(net::Address address, net::ConnectionOptions connection_options,
                                PoolOptions pool_options)
     : address_(std::move(address)),
-      connection_options_(connection_options),
+      connection_options_(std::move(connection_options)),
       pool_options_(pool_options),
       fork_generation_(current_fork_generation()) {
   (void)kForkHandlerRegistered;
@@ -58,17 +58,17 @@ ConnectionPool::Lease ConnectionPool::lease(net::Deadline deadline) {
       lock.unlock();
       // A syscall when it peeks: not under the pool's lock.
       connection->drop_if_not_quiet(std::chrono::steady_clock::now());
-      return Lease(this, std::move(connection));
+      return {this, std::move(connection)};
     }
     if (pool_options_.max_connections == 0 || open_count_ < pool_options_.max_connections) {
       ++open_count_;
       lock.unlock();
-      return Lease(this, std::make_unique<net::Connection>(address_, connection_options_));
+      return {this, std::make_unique<net::Connection>(address_, connection_options_)};
     }
     if (deadline.is_never()) {
       returned_.wait(lock);
     } else if (returned_.wait_until(lock, deadline.at()) == std::cv_status::timeout) {
-      return Lease();
+      return {};
     }
   }
 }

@@ -48,7 +48,7 @@ class ConnectionPool {
     explicit operator bool() const noexcept { return connection_ != nullptr; }
     net::Connection& operator*() const noexcept { return *connection_; }
     net::Connection* operator->() const noexcept { return connection_.get(); }
-    net::Connection* get() const noexcept { return connection_.get(); }
+    [[nodiscard]] net::Connection* get() const noexcept { return connection_.get(); }
 
    private:
     friend class ConnectionPool;
@@ -72,7 +72,7 @@ class ConnectionPool {
   // after a failure, or stay if healthy.
   void close_idle();
 
-  const net::Address& address() const noexcept { return address_; }
+  [[nodiscard]] const net::Address& address() const noexcept { return address_; }
 
  private:
   void give_back(std::unique_ptr<net::Connection> connection) noexcept;

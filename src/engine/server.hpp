@@ -20,19 +20,19 @@ class Server {
   Server(net::Address address, net::ConnectionOptions connection_options, PoolOptions pool_options,
          HealthOptions health_options)
       : name_(address.name()),
-        pool_(std::move(address), connection_options, pool_options),
+        pool_(std::move(address), std::move(connection_options), pool_options),
         health_(health_options) {}
 
   // "host:port", "[v6]:port" or the unix path, as used in errors and results.
-  const std::string& name() const noexcept { return name_; }
-  const net::Address& address() const noexcept { return pool_.address(); }
+  [[nodiscard]] const std::string& name() const noexcept { return name_; }
+  [[nodiscard]] const net::Address& address() const noexcept { return pool_.address(); }
   ConnectionPool& pool() noexcept { return pool_; }
   ServerHealth& health() noexcept { return health_; }
-  const ServerHealth& health() const noexcept { return health_; }
+  [[nodiscard]] const ServerHealth& health() const noexcept { return health_; }
 
   // Whether the server answers meta commands (memcached 1.6+), once known.
   enum class MetaSupport : std::uint8_t { unknown, yes, no };
-  MetaSupport meta_support() const noexcept {
+  [[nodiscard]] MetaSupport meta_support() const noexcept {
     return meta_support_.load(std::memory_order_relaxed);
   }
   void set_meta_support(MetaSupport support) noexcept {

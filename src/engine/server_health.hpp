@@ -45,21 +45,25 @@ class ServerHealth {
   // True iff calls should go to the server now: it is up, or it is down and
   // its retry time has come (the calls made then are the probes: the first
   // failure puts it down again, a success brings it back).
-  bool admits(Clock::time_point now) const noexcept { return !is_down(now) && !is_paused(now); }
+  [[nodiscard]] bool admits(Clock::time_point now) const noexcept {
+    return !is_down(now) && !is_paused(now);
+  }
   // True iff the server is down and its retry time has not come: it is out
   // of the placement (a paused server is not).
-  bool is_down(Clock::time_point now) const noexcept {
+  [[nodiscard]] bool is_down(Clock::time_point now) const noexcept {
     const std::int64_t until = down_until_.load(std::memory_order_relaxed);
     return until != 0 && ticks(now) < until;
   }
   // True iff the server is paused after a failure (pause_after_failure): its
   // calls fail fast now, but it is not down and keeps its place.
-  bool is_paused(Clock::time_point now) const noexcept {
+  [[nodiscard]] bool is_paused(Clock::time_point now) const noexcept {
     const std::int64_t until = paused_until_.load(std::memory_order_relaxed);
     return until != 0 && ticks(now) < until;
   }
   // True iff the server is up (failures below the limit), without claiming a probe.
-  bool is_up() const noexcept { return down_until_.load(std::memory_order_relaxed) == 0; }
+  [[nodiscard]] bool is_up() const noexcept {
+    return down_until_.load(std::memory_order_relaxed) == 0;
+  }
 
   void record_success() noexcept;
   // Returns true iff this failure took the server down.
@@ -67,7 +71,9 @@ class ServerHealth {
 
   // Bumped whenever the server goes down or comes back, so routers built
   // over the live servers know to rebuild.
-  std::uint64_t generation() const noexcept { return generation_.load(std::memory_order_acquire); }
+  [[nodiscard]] std::uint64_t generation() const noexcept {
+    return generation_.load(std::memory_order_acquire);
+  }
 
  private:
   static std::int64_t ticks(Clock::time_point time) noexcept {

@@ -41,7 +41,7 @@ struct Address {
 
   // How the server is named in errors and results: "host:port", "[v6]:port"
   // or the unix path.
-  std::string name() const;
+  [[nodiscard]] std::string name() const;
 
   friend bool operator==(const Address&, const Address&) = default;
 };

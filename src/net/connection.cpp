@@ -2,6 +2,7 @@
 #include "net/connection.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <poll.h>
@@ -19,8 +20,8 @@ namespace fastmc::net {
 namespace {
 
 constexpr std::size_t kMaxSegmentsPerWrite = 64;
-constexpr std::size_t kReadChunk = 16 * 1024;
-constexpr std::size_t kRetainedRequestCapacity = 1024 * 1024;
+constexpr std::size_t kReadChunk = std::size_t{16} * 1024;
+constexpr std::size_t kRetainedRequestCapacity = std::size_t{1024} * 1024;
 // A blocking recv() may end this much after the deadline; beyond it the
 // connection polls with the exact time left instead.
 constexpr auto kBlockingSlack = std::chrono::milliseconds(2);
@@ -56,7 +57,7 @@ std::size_t offset_in(const char* base, std::string_view view) {
 }  // namespace
 
 Connection::Connection(Address address, ConnectionOptions options)
-    : address_(std::move(address)), options_(options) {}
+    : address_(std::move(address)), options_(std::move(options)) {}
 
 bool Connection::ensure_open(Deadline deadline) {
   if (socket_.is_open()) return true;
@@ -173,17 +174,17 @@ void Connection::take_arrived_fences() noexcept {
   if (!read_buffer_.unparsed().empty()) return;
   constexpr std::string_view kFence = "MN\r\n";
   constexpr std::size_t kMaxTaken = 64;
-  char bytes[kMaxTaken * kFence.size()];
+  std::array<char, kMaxTaken * kFence.size()> bytes;
   const std::size_t wanted = std::min(owed_fences_, kMaxTaken) * kFence.size();
-  const ssize_t peeked = peek(socket_.fd(), bytes, wanted);
+  const ssize_t peeked = peek(socket_.fd(), bytes.data(), wanted);
   if (peeked <= 0) return;  // nothing yet, or closed: the quiet check is for later
   std::size_t fences = 0;
   while ((fences + 1) * kFence.size() <= static_cast<std::size_t>(peeked) &&
-         std::string_view(bytes + fences * kFence.size(), kFence.size()) == kFence) {
+         std::string_view(bytes.data() + fences * kFence.size(), kFence.size()) == kFence) {
     ++fences;
   }
   if (fences == 0) return;
-  const ssize_t taken = receive(socket_.fd(), bytes, fences * kFence.size(), false);
+  const ssize_t taken = receive(socket_.fd(), bytes.data(), fences * kFence.size(), false);
   // recv takes at least what the peek saw; anything short of that leaves the
   // stream at an unknown place, so the connection is not used again.
   if (taken != static_cast<ssize_t>(fences * kFence.size())) {
@@ -228,7 +229,7 @@ bool Connection::run(Deadline deadline) {
   while (!all_written()) {
     if (!write_some()) return false;
     if (all_written()) break;
-    const short events = static_cast<short>(POLLOUT | (all_replied() ? 0 : POLLIN));
+    const auto events = static_cast<short>(POLLOUT | (all_replied() ? 0 : POLLIN));
     const int ready = wait_ready(socket_.fd(), events, deadline);
     if (ready == 0) {
       fail(ConnectionFailure::timed_out, "request not written before the deadline");
@@ -335,9 +336,9 @@ bool Connection::write_some() {
     }
     return true;
   }
-  std::string_view segments[kMaxSegmentsPerWrite];
-  const std::size_t count = requests_.segments_from(written_, segments, kMaxSegmentsPerWrite);
-  const ssize_t sent = send_segments(socket_.fd(), segments, count);
+  std::array<std::string_view, kMaxSegmentsPerWrite> segments;
+  const std::size_t count = requests_.segments_from(written_, segments.data(), segments.size());
+  const ssize_t sent = send_segments(socket_.fd(), segments.data(), count);
   if (sent == -EAGAIN) return true;
   if (sent < 0) return fail_transfer(sent);
   written_ += static_cast<std::size_t>(sent);

@@ -66,7 +66,7 @@ struct ConnectionOptions {
   // The client's call timeout, set as SO_RCVTIMEO so that a lone exchange can
   // block in recv() without outliving its deadline; zero means no limit.
   std::chrono::nanoseconds call_timeout{0};
-  std::size_t max_value_size = 64 * 1024 * 1024;
+  std::size_t max_value_size = std::size_t{64} * 1024 * 1024;
   bool tcp_nodelay = true;
   // TLS on this connection iff set (shared by every connection of a client).
   std::shared_ptr<const TlsContext> tls = {};
@@ -89,10 +89,10 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  const Address& address() const noexcept { return address_; }
-  bool is_open() const noexcept { return socket_.is_open(); }
-  int fd() const noexcept { return socket_.fd(); }
-  bool uses_tls() const noexcept { return options_.tls != nullptr; }
+  [[nodiscard]] const Address& address() const noexcept { return address_; }
+  [[nodiscard]] bool is_open() const noexcept { return socket_.is_open(); }
+  [[nodiscard]] int fd() const noexcept { return socket_.fd(); }
+  [[nodiscard]] bool uses_tls() const noexcept { return options_.tls != nullptr; }
 
   // Connects, shakes hands and authenticates unless open, before the earlier
   // of `deadline` and the connect timeout. false iff it failed; failure()
@@ -149,22 +149,22 @@ class Connection {
   static constexpr std::size_t kFenceEvery = 64;
   static constexpr std::size_t kMaxOwedFences = 16;
   // Quiet requests sent with no `mn` after them yet.
-  std::size_t unfenced_requests() const noexcept { return unfenced_; }
+  [[nodiscard]] std::size_t unfenced_requests() const noexcept { return unfenced_; }
   // The MNs owed to the next exchange that reads, not yet consumed.
-  std::size_t owed_fences() const noexcept { return owed_fences_; }
+  [[nodiscard]] std::size_t owed_fences() const noexcept { return owed_fences_; }
   // True iff this exchange consumed an error line (ERROR, CLIENT_ERROR,
   // SERVER_ERROR) owed by a fire-and-forget request. The exchange's own
   // replies are right (they came after the fence); the connection is closed
   // after the exchange, as after an error in a quiet pipeline.
-  bool owed_error_seen() const noexcept { return owed_error_; }
+  [[nodiscard]] bool owed_error_seen() const noexcept { return owed_error_; }
   // Replies owed by fire-and-forget requests and dropped (failures, and the
   // answers quiet mode still gives, e.g. NF), over the connection's life.
-  std::uint64_t dropped_replies() const noexcept { return dropped_replies_; }
+  [[nodiscard]] std::uint64_t dropped_replies() const noexcept { return dropped_replies_; }
   // True iff an error line (ERROR, CLIENT_ERROR, SERVER_ERROR) came inside a
   // quiet meta pipeline of this exchange. It carries no opaque, so which
   // request failed is unknown; the connection is closed after the exchange,
   // since memcached may also have misread what followed the failed request.
-  bool pipeline_had_error() const noexcept { return pipeline_error_; }
+  [[nodiscard]] bool pipeline_had_error() const noexcept { return pipeline_error_; }
   // Large values of this exchange go to `sink` (see ValueSink); cleared by
   // begin_exchange().
   void set_value_sink(const ValueSink& sink) noexcept { sink_ = sink; }
@@ -177,31 +177,33 @@ class Connection {
   // waits for (0 when done), and one non-blocking step after poll reported
   // `revents` for it. A step reads until TLS holds no buffered bytes, so
   // polling the descriptor never misses a record OpenSSL already took in.
-  short wanted_events() const noexcept;
+  [[nodiscard]] short wanted_events() const noexcept;
   Progress step(short revents);
 
   // Closes the connection with `failure` as the cause, unless it already failed.
   void fail(ConnectionFailure failure, std::string detail);
 
-  ConnectionFailure failure() const noexcept { return failure_; }
-  const std::string& failure_detail() const noexcept { return failure_detail_; }
+  [[nodiscard]] ConnectionFailure failure() const noexcept { return failure_; }
+  [[nodiscard]] const std::string& failure_detail() const noexcept { return failure_detail_; }
   // True iff any reply byte arrived during this exchange: a failure before
   // that on a reused connection means the server never saw or never answered
   // the request, so an idempotent request may be sent again.
-  bool received_any() const noexcept { return received_any_; }
+  [[nodiscard]] bool received_any() const noexcept { return received_any_; }
 
-  std::size_t reply_count() const noexcept { return records_.size(); }
+  [[nodiscard]] std::size_t reply_count() const noexcept { return records_.size(); }
   // Requires: index < reply_count().
-  protocol::Reply reply(std::size_t index) const noexcept;
+  [[nodiscard]] protocol::Reply reply(std::size_t index) const noexcept;
   // The 0-based request that reply `index` answers.
-  std::uint32_t reply_request(std::size_t index) const noexcept { return records_[index].request; }
+  [[nodiscard]] std::uint32_t reply_request(std::size_t index) const noexcept {
+    return records_[index].request;
+  }
   // The opaque a binary reply carried (its position in a binary batch).
-  std::uint32_t reply_opaque(std::size_t index) const noexcept {
+  [[nodiscard]] std::uint32_t reply_opaque(std::size_t index) const noexcept {
     return records_[index].binary_opaque;
   }
 
   // Connections served exchanges before this one (0 for a fresh connection).
-  std::uint64_t exchanges_served() const noexcept { return exchanges_served_; }
+  [[nodiscard]] std::uint64_t exchanges_served() const noexcept { return exchanges_served_; }
 
  private:
   enum class Shape : std::uint8_t { text, meta, meta_pipeline, binary, binary_batch };
@@ -247,10 +249,10 @@ class Connection {
     bool binary = false;        // a binary packet: no CRLF follows the value
   };
 
-  bool all_written() const noexcept { return written_ == requests_.size(); }
+  [[nodiscard]] bool all_written() const noexcept { return written_ == requests_.size(); }
   // Every expected reply is in; an exchange expecting nothing (fire and
   // forget) also waits until at most kMaxOwedFences are owed.
-  bool all_replied() const noexcept {
+  [[nodiscard]] bool all_replied() const noexcept {
     return next_expected_ == expected_.size() &&
            (!expected_.empty() || owed_fences_ <= kMaxOwedFences);
   }
@@ -280,7 +282,8 @@ class Connection {
   // that fences off earlier quiet requests ahead of its requests.
   void fence_quiet_requests();
   // `reply`, parsed from the read buffer, as a Record answering `request`.
-  Record record_of(const protocol::Reply& reply, std::uint32_t request) const noexcept;
+  [[nodiscard]] Record record_of(const protocol::Reply& reply,
+                                 std::uint32_t request) const noexcept;
   // Starts receiving the value whose header starts `input` into the sink;
   // false iff the sink declined or the value is too small.
   bool start_direct_value(std::string_view input, const protocol::Reply& header,

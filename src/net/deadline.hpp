@@ -8,7 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <time.h>
+#include <ctime>
 
 namespace fastmc::net {
 
@@ -25,18 +25,18 @@ class Deadline {
     return Deadline(std::min(a.at_, b.at_));
   }
 
-  bool is_never() const noexcept { return at_ == Clock::time_point::max(); }
-  Clock::time_point at() const noexcept { return at_; }
-  bool expired() const noexcept { return !is_never() && Clock::now() >= at_; }
+  [[nodiscard]] bool is_never() const noexcept { return at_ == Clock::time_point::max(); }
+  [[nodiscard]] Clock::time_point at() const noexcept { return at_; }
+  [[nodiscard]] bool expired() const noexcept { return !is_never() && Clock::now() >= at_; }
   // Time left, zero once expired; Clock::duration::max() when never.
-  Clock::duration remaining() const noexcept {
+  [[nodiscard]] Clock::duration remaining() const noexcept {
     if (is_never()) return Clock::duration::max();
     return std::max(at_ - Clock::now(), Clock::duration::zero());
   }
   // Time left as a timespec for ppoll(): nanosecond precision, unlike poll's
   // milliseconds, so a short deadline is neither overshot nor busy-waited.
   // Requires: !is_never().
-  timespec remaining_timespec() const noexcept {
+  [[nodiscard]] timespec remaining_timespec() const noexcept {
     const auto left = std::chrono::duration_cast<std::chrono::nanoseconds>(remaining()).count();
     return timespec{static_cast<time_t>(left / 1'000'000'000),
                     static_cast<long>(left % 1'000'000'000)};

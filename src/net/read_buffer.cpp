@@ -11,7 +11,7 @@ std::span<char> ReadBuffer::free_space(std::size_t min_free) {
     const std::size_t wanted = std::max({filled_ + min_free, capacity_ * 2, kInitialCapacity});
     // new char[] leaves the bytes uninitialised: a multi-megabyte value is
     // written once, by recv, not zeroed first.
-    std::unique_ptr<char[]> grown(new char[wanted]);
+    std::unique_ptr<char[]> grown(new char[wanted]);  // NOLINT(modernize-avoid-c-arrays)
     if (filled_ > 0) std::memcpy(grown.get(), data_.get(), filled_);
     data_ = std::move(grown);
     capacity_ = wanted;

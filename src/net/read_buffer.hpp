@@ -19,14 +19,16 @@ namespace fastmc::net {
 
 class ReadBuffer {
  public:
-  static constexpr std::size_t kInitialCapacity = 16 * 1024;
+  static constexpr std::size_t kInitialCapacity = std::size_t{16} * 1024;
   // Kept after an exchange; a buffer grown larger for a big value is freed.
-  static constexpr std::size_t kRetainedCapacity = 4 * 1024 * 1024;
+  static constexpr std::size_t kRetainedCapacity = std::size_t{4} * 1024 * 1024;
 
   // Bytes received but not yet parsed.
-  std::string_view unparsed() const noexcept { return {data_.get() + parsed_, filled_ - parsed_}; }
-  std::size_t parsed_offset() const noexcept { return parsed_; }
-  const char* base() const noexcept { return data_.get(); }
+  [[nodiscard]] std::string_view unparsed() const noexcept {
+    return {data_.get() + parsed_, filled_ - parsed_};
+  }
+  [[nodiscard]] std::size_t parsed_offset() const noexcept { return parsed_; }
+  [[nodiscard]] const char* base() const noexcept { return data_.get(); }
   void consume(std::size_t size) noexcept { parsed_ += size; }
 
   // Room for at least `min_free` more bytes after the filled part; grows (and
@@ -42,7 +44,8 @@ class ReadBuffer {
   void keep_unparsed() noexcept;
 
  private:
-  std::unique_ptr<char[]> data_;
+  // Not std::vector: its bytes would be zeroed before recv writes them.
+  std::unique_ptr<char[]> data_;  // NOLINT(modernize-avoid-c-arrays)
   std::size_t capacity_ = 0;
   std::size_t filled_ = 0;
   std::size_t parsed_ = 0;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "net/sasl_client.hpp"
 
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -26,11 +27,11 @@ void free_mutex(void* mutex) { delete static_cast<std::mutex*>(mutex); }
 
 // sasl_client_init once per process; its result is kept for every caller.
 int initialise_cyrus() {
-  static const int result = [] {
+  static const int kResult = [] {
     sasl_set_mutex(&allocate_mutex, &lock_mutex, &unlock_mutex, &free_mutex);
     return sasl_client_init(nullptr);
   }();
-  return result;
+  return kResult;
 }
 
 // Cyrus keeps callbacks as `int (*)(void)`; casting through `void (*)()` is
@@ -47,7 +48,7 @@ struct SaslClient::Session {
   std::vector<unsigned char> secret;  // a sasl_secret_t: length, then the password
   std::string server_host;
   sasl_conn_t* connection = nullptr;
-  sasl_callback_t callbacks[4] = {};
+  std::array<sasl_callback_t, 4> callbacks = {};
 
   ~Session() {
     if (connection != nullptr) sasl_dispose(&connection);
@@ -94,7 +95,7 @@ bool SaslClient::start(std::string_view server_mechanisms) {
     return false;
   }
   int result = sasl_client_new("memcached", session_->server_host.c_str(), nullptr, nullptr,
-                               session_->callbacks, 0, &session_->connection);
+                               session_->callbacks.data(), 0, &session_->connection);
   if (result != SASL_OK) {
     problem_ = std::string("Cyrus SASL: ") + sasl_errstring(result, nullptr, nullptr);
     return false;

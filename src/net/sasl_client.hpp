@@ -39,10 +39,10 @@ class SaslClient {
   // false iff Cyrus refused the challenge; problem() says why.
   bool step(std::string_view challenge);
 
-  std::string_view mechanism() const noexcept { return mechanism_; }
+  [[nodiscard]] std::string_view mechanism() const noexcept { return mechanism_; }
   // The message to send next (may be empty).
-  std::string_view message() const noexcept { return message_; }
-  const std::string& problem() const noexcept { return problem_; }
+  [[nodiscard]] std::string_view message() const noexcept { return message_; }
+  [[nodiscard]] const std::string& problem() const noexcept { return problem_; }
 
  private:
   struct Session;  // Cyrus's connection and the callbacks' context

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 #include "net/socket.hpp"
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -158,7 +159,7 @@ ssize_t send_segments(int fd, const std::string_view* segments, std::size_t coun
       if (errno != EINTR) return -errno;
     }
   }
-  iovec vectors[kMaxSegmentsPerSend];
+  std::array<iovec, kMaxSegmentsPerSend> vectors;
   const std::size_t used = count < kMaxSegmentsPerSend ? count : kMaxSegmentsPerSend;
   for (std::size_t i = 0; i < used; ++i) {
     // iovec wants a non-const pointer but sendmsg only reads through it.
@@ -166,7 +167,7 @@ ssize_t send_segments(int fd, const std::string_view* segments, std::size_t coun
     vectors[i].iov_len = segments[i].size();
   }
   msghdr message{};
-  message.msg_iov = vectors;
+  message.msg_iov = vectors.data();
   message.msg_iovlen = used;
   for (;;) {
     const ssize_t sent = ::sendmsg(fd, &message, MSG_DONTWAIT | MSG_NOSIGNAL);

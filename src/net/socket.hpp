@@ -39,8 +39,8 @@ class Socket {
   Socket& operator=(const Socket&) = delete;
   ~Socket() { close(); }
 
-  int fd() const noexcept { return fd_; }
-  bool is_open() const noexcept { return fd_ >= 0; }
+  [[nodiscard]] int fd() const noexcept { return fd_; }
+  [[nodiscard]] bool is_open() const noexcept { return fd_ >= 0; }
   void close() noexcept;
   // Closes with a reset (SO_LINGER 0): what the kernel still holds unsent is
   // discarded instead of delivered after the close, so a request cut off by

@@ -38,7 +38,7 @@ std::shared_ptr<const TlsContext> TlsContext::create(const TlsSettings& settings
   } else {
     SSL_CTX_free(context);
     throw std::invalid_argument("fastmc::Client: tls min_version \"" + settings.min_version +
-                                "\" is not \"1.2\" or \"1.3\"");
+                                R"(" is not "1.2" or "1.3")");
   }
   SSL_CTX_set_min_proto_version(context, min_version);
   if (!settings.ciphers.empty() &&

@@ -17,7 +17,7 @@
 #include <string>
 #include <utility>
 
-using SSL_CTX = struct ssl_ctx_st;
+using SSL_CTX = struct ssl_ctx_st;  // NOLINT(readability-identifier-naming): OpenSSL's name
 
 namespace fastmc::net {
 
@@ -50,9 +50,9 @@ class TlsContext {
   TlsContext& operator=(const TlsContext&) = delete;
   ~TlsContext();
 
-  SSL_CTX* native() const noexcept { return context_; }
-  bool verify_hostname() const noexcept { return verify_hostname_; }
-  const std::string& server_name() const noexcept { return server_name_; }
+  [[nodiscard]] SSL_CTX* native() const noexcept { return context_; }
+  [[nodiscard]] bool verify_hostname() const noexcept { return verify_hostname_; }
+  [[nodiscard]] const std::string& server_name() const noexcept { return server_name_; }
 
  private:
   TlsContext(SSL_CTX* context, bool verify_hostname, std::string server_name) noexcept

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <arpa/inet.h>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <netinet/in.h>
@@ -21,7 +22,7 @@ namespace {
 
 // The most plaintext one TLS record carries, and the size of memcached's
 // line buffer (READ_BUFFER_SIZE).
-constexpr std::size_t kRecordLimit = 16 * 1024;
+constexpr std::size_t kRecordLimit = std::size_t{16} * 1024;
 // Segments of RequestBuffer in one record: values of 16 KiB and more are
 // segments of their own, so a record spans very few.
 constexpr std::size_t kMaxRecordSegments = 8;
@@ -37,10 +38,10 @@ int read_from_socket(BIO* bio, char* buffer, int size) {
   transport.may_block = false;  // later receives of the same call never block
   const ssize_t received = receive(transport.fd, buffer, static_cast<std::size_t>(size), may_block);
   if (received > 0) {
-    if (transport.received < sizeof transport.first_bytes) {
-      const std::size_t copied = std::min(sizeof transport.first_bytes - transport.received,
+    if (transport.received < transport.first_bytes.size()) {
+      const std::size_t copied = std::min(transport.first_bytes.size() - transport.received,
                                           static_cast<std::size_t>(received));
-      std::memcpy(transport.first_bytes + transport.received, buffer, copied);
+      std::memcpy(transport.first_bytes.data() + transport.received, buffer, copied);
     }
     transport.received += static_cast<std::size_t>(received);
     return static_cast<int>(received);
@@ -66,20 +67,20 @@ long control(BIO*, int command, long, void*) { return command == BIO_CTRL_FLUSH 
 
 // Created once; OpenSSL keeps method tables for the process's life.
 BIO_METHOD* socket_method() {
-  static BIO_METHOD* const method = [] {
+  static BIO_METHOD* const kMethod = [] {
     BIO_METHOD* created = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "fastmc socket");
     BIO_meth_set_read(created, &read_from_socket);
     BIO_meth_set_write(created, &write_to_socket);
     BIO_meth_set_ctrl(created, &control);
     return created;
   }();
-  return method;
+  return kMethod;
 }
 
 bool is_ip_literal(const std::string& host) {
-  unsigned char address[sizeof(in6_addr)];
-  return ::inet_pton(AF_INET, host.c_str(), address) == 1 ||
-         ::inet_pton(AF_INET6, host.c_str(), address) == 1;
+  std::array<unsigned char, sizeof(in6_addr)> address;
+  return ::inet_pton(AF_INET, host.c_str(), address.data()) == 1 ||
+         ::inet_pton(AF_INET6, host.c_str(), address.data()) == 1;
 }
 
 // A TLS record starts with its content type: change_cipher_spec (20), alert
@@ -94,8 +95,8 @@ void clear_tls_errors() noexcept {
 
 }  // namespace
 
-TlsStream::TlsStream(const TlsContext& context, int fd, std::string host)
-    : host_(context.server_name().empty() ? std::move(host) : context.server_name()) {
+TlsStream::TlsStream(const TlsContext& context, int fd, const std::string& host)
+    : host_(context.server_name().empty() ? host : context.server_name()) {
   transport_.fd = fd;
   ERR_clear_error();
   ssl_ = SSL_new(context.native());
@@ -170,9 +171,9 @@ std::string TlsStream::describe_handshake_failure(int ssl_error) {
   while (const unsigned long code = ERR_get_error()) last = code;
   if (transport_.received > 0 &&
       !starts_like_tls(static_cast<unsigned char>(transport_.first_bytes[0]))) {
-    const std::size_t shown = std::min(transport_.received, sizeof transport_.first_bytes);
+    const std::size_t shown = std::min(transport_.received, transport_.first_bytes.size());
     return "the server does not speak TLS (it answered \"" +
-           protocol::printable_excerpt({transport_.first_bytes, shown}) + "\")";
+           protocol::printable_excerpt({transport_.first_bytes.data(), shown}) + "\")";
   }
   if (last != 0 && ERR_GET_LIB(last) == ERR_LIB_SSL &&
       ERR_GET_REASON(last) == SSL_R_CERTIFICATE_VERIFY_FAILED) {
@@ -224,8 +225,8 @@ ssize_t TlsStream::write(const protocol::RequestBuffer& requests, std::size_t of
   const bool inside_value = value != values.end() && value->begin <= offset;
   std::size_t end = std::min(total, offset + kRecordLimit);
   if (inside_value) end = std::min(end, value->end + 2);
-  std::string_view segments[kMaxRecordSegments];
-  const std::size_t count = requests.segments_from(offset, segments, kMaxRecordSegments);
+  std::array<std::string_view, kMaxRecordSegments> segments;
+  const std::size_t count = requests.segments_from(offset, segments.data(), segments.size());
   std::string_view data = segments[0];
   if (data.size() >= end - offset) {
     data = data.substr(0, end - offset);

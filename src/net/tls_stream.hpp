@@ -16,6 +16,7 @@
 // Thread-safety: one owner at a time, like the socket it runs over.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <memory>
 #include <string>
@@ -38,7 +39,7 @@ class TlsStream {
 
   // A session from `context` over the connected descriptor `fd`, for a
   // server called `host` (a name or IP literal; empty for a unix socket).
-  TlsStream(const TlsContext& context, int fd, std::string host);
+  TlsStream(const TlsContext& context, int fd, const std::string& host);
   TlsStream(const TlsStream&) = delete;
   TlsStream& operator=(const TlsStream&) = delete;
   ~TlsStream();
@@ -58,17 +59,17 @@ class TlsStream {
   // record, as OpenSSL requires).
   ssize_t write(const protocol::RequestBuffer& requests, std::size_t offset) noexcept;
   // True iff OpenSSL holds received bytes not yet returned by read().
-  bool has_pending() const noexcept;
+  [[nodiscard]] bool has_pending() const noexcept;
 
-  const std::string& error() const noexcept { return error_; }
+  [[nodiscard]] const std::string& error() const noexcept { return error_; }
 
   // What our BIO knows of the descriptor; public for the BIO callbacks only.
   struct Transport {
     int fd = -1;
     bool may_block = false;  // the next receive may block (then cleared)
     int last_errno = 0;
-    std::size_t received = 0;   // bytes received over the session's life
-    char first_bytes[24] = {};  // the start of what the server sent, for errors
+    std::size_t received = 0;               // bytes received over the session's life
+    std::array<char, 24> first_bytes = {};  // the start of what the server sent, for errors
   };
 
  private:

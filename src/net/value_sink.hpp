@@ -19,7 +19,7 @@ struct ValueSink {
   // the value is then read into the read buffer as usual.
   std::span<char> (*allocate)(void* context, std::string_view key, std::size_t size) = nullptr;
   void* context = nullptr;
-  std::size_t min_size = 64 * 1024;
+  std::size_t min_size = std::size_t{64} * 1024;
 
   explicit operator bool() const noexcept { return allocate != nullptr; }
 };

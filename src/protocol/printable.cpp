@@ -4,7 +4,7 @@
 namespace fastmc::protocol {
 
 std::string printable_excerpt(std::string_view bytes, std::size_t max_size) {
-  static constexpr char kHex[] = "0123456789abcdef";
+  constexpr std::string_view kHex = "0123456789abcdef";
   std::string text;
   for (const char c : bytes.substr(0, max_size)) {
     const auto byte = static_cast<unsigned char>(c);

@@ -94,7 +94,7 @@ struct Reply {
 
   // True iff the meta reply carried return flag `letter` (W: won the right to
   // recache, X: stale, Z: another client already won, b: key is base64, ...).
-  constexpr bool has_flag(char letter) const noexcept {
+  [[nodiscard]] constexpr bool has_flag(char letter) const noexcept {
     return (meta_flags & meta_flag_bit(letter)) != 0;
   }
 };

@@ -21,7 +21,7 @@ namespace fastmc::protocol {
 class RequestBuffer {
  public:
   // Values this large or larger are borrowed instead of copied.
-  static constexpr std::size_t kBorrowThreshold = 16 * 1024;
+  static constexpr std::size_t kBorrowThreshold = std::size_t{16} * 1024;
 
   void append(std::string_view bytes) { owned_.append(bytes); }
   void append(char byte) { owned_.push_back(byte); }
@@ -30,9 +30,9 @@ class RequestBuffer {
   // Appends a value, copying it if small and borrowing it otherwise.
   void append_value(std::string_view value);
 
-  bool empty() const noexcept { return owned_.empty() && borrowed_.empty(); }
+  [[nodiscard]] bool empty() const noexcept { return owned_.empty() && borrowed_.empty(); }
   // Total bytes, copied and borrowed.
-  std::size_t size() const noexcept { return owned_.size() + borrowed_size_; }
+  [[nodiscard]] std::size_t size() const noexcept { return owned_.size() + borrowed_size_; }
 
   // Fills `segments` with the pieces that hold the bytes from `offset` to the
   // end, in order, at most `max_segments` of them; returns how many. The views
@@ -50,7 +50,7 @@ class RequestBuffer {
     std::size_t begin;
     std::size_t end;
   };
-  const std::vector<Span>& value_spans() const noexcept { return value_spans_; }
+  [[nodiscard]] const std::vector<Span>& value_spans() const noexcept { return value_spans_; }
 
   // Puts `bytes` before everything appended so far (a connection's fence
   // for earlier quiet requests, ahead of an exchange's own).

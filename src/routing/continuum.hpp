@@ -33,13 +33,13 @@ class Continuum {
 
   // The position of the first point whose value is >= hash, wrapping to the
   // first point past the last: both peers' lookup.
-  std::size_t position_for_hash(std::uint32_t hash) const noexcept;
+  [[nodiscard]] std::size_t position_for_hash(std::uint32_t hash) const noexcept;
 
-  std::size_t server_at(std::size_t position) const noexcept {
+  [[nodiscard]] std::size_t server_at(std::size_t position) const noexcept {
     return points_[position].server_index;
   }
 
-  std::size_t server_for_hash(std::uint32_t hash) const noexcept {
+  [[nodiscard]] std::size_t server_for_hash(std::uint32_t hash) const noexcept {
     return server_at(position_for_hash(hash));
   }
 
@@ -48,10 +48,11 @@ class Continuum {
   // belongs to another server and is live; nullopt after a full turn. For
   // libmemcached's unweighted ketama this is also what rebuilding the
   // continuum without the dead servers gives.
-  std::optional<std::size_t> live_server_for_hash(std::uint32_t hash, LiveServers is_live) const;
+  [[nodiscard]] std::optional<std::size_t> live_server_for_hash(std::uint32_t hash,
+                                                                LiveServers is_live) const;
 
-  std::size_t point_count() const noexcept { return points_.size(); }
-  const std::vector<ContinuumPoint>& points() const noexcept { return points_; }
+  [[nodiscard]] std::size_t point_count() const noexcept { return points_.size(); }
+  [[nodiscard]] const std::vector<ContinuumPoint>& points() const noexcept { return points_; }
 
  private:
   std::vector<ContinuumPoint> points_;

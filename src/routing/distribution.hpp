@@ -68,19 +68,19 @@ class Distribution {
   virtual ~Distribution() = default;
 
   // How many servers the distribution was built over (at least 1).
-  virtual std::size_t server_count() const noexcept = 0;
+  [[nodiscard]] virtual std::size_t server_count() const noexcept = 0;
 
   // The index of the server that holds `key`, in [0, server_count()). The
   // key is the routing key: what the peer hashes (router.hpp adds the prefix
   // when the peer does).
-  virtual std::size_t server_for_key(std::string_view key) const noexcept = 0;
+  [[nodiscard]] virtual std::size_t server_for_key(std::string_view key) const noexcept = 0;
 
   // The server for `key` when some servers are down, by the peer's own
   // failover rule: the key's server if is_live accepts it, otherwise the one
   // the peer falls back to (each class says which), or nullopt if the peer
   // gives up.
-  virtual std::optional<std::size_t> live_server_for_key(std::string_view key,
-                                                         LiveServers is_live) const = 0;
+  [[nodiscard]] virtual std::optional<std::size_t> live_server_for_key(
+      std::string_view key, LiveServers is_live) const = 0;
 
  protected:
   Distribution() = default;
@@ -94,20 +94,20 @@ class Distribution {
 // each server's name.
 class HashDistribution : public Distribution {
  public:
-  KeyHash key_hash() const noexcept { return hash_; }
+  [[nodiscard]] KeyHash key_hash() const noexcept { return hash_; }
 
-  std::size_t server_for_key(std::string_view key) const noexcept final {
+  [[nodiscard]] std::size_t server_for_key(std::string_view key) const noexcept final {
     return server_for_hash(hash_key(hash_, key));
   }
-  std::optional<std::size_t> live_server_for_key(std::string_view key,
-                                                 LiveServers is_live) const final {
+  [[nodiscard]] std::optional<std::size_t> live_server_for_key(std::string_view key,
+                                                               LiveServers is_live) const final {
     return live_server_for_hash(hash_key(hash_, key), is_live);
   }
 
   // The same for a key whose hash is `hash`.
-  virtual std::size_t server_for_hash(std::uint32_t hash) const noexcept = 0;
-  virtual std::optional<std::size_t> live_server_for_hash(std::uint32_t hash,
-                                                          LiveServers is_live) const = 0;
+  [[nodiscard]] virtual std::size_t server_for_hash(std::uint32_t hash) const noexcept = 0;
+  [[nodiscard]] virtual std::optional<std::size_t> live_server_for_hash(
+      std::uint32_t hash, LiveServers is_live) const = 0;
 
  protected:
   explicit HashDistribution(KeyHash hash) noexcept : hash_(hash) {}

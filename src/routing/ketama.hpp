@@ -51,20 +51,20 @@ class KetamaContinuum final : public HashDistribution {
   // is not empty; MD5 available if weighted or hash is md5.
   KetamaContinuum(const std::vector<RoutingServer>& servers, KeyHash hash, KetamaOptions options);
 
-  std::size_t server_count() const noexcept override { return server_count_; }
-  std::size_t server_for_hash(std::uint32_t hash) const noexcept override {
+  [[nodiscard]] std::size_t server_count() const noexcept override { return server_count_; }
+  [[nodiscard]] std::size_t server_for_hash(std::uint32_t hash) const noexcept override {
     return continuum_.server_for_hash(hash);
   }
   // Walks the ring from the key's point to the next live server's point. For
   // the unweighted continuum that is exactly what libmemcached's auto_eject
   // rebuild without the dead servers gives; for the weighted one the rebuild
   // also re-spreads the points, so use Router::live_subset to match it.
-  std::optional<std::size_t> live_server_for_hash(std::uint32_t hash,
-                                                  LiveServers is_live) const override {
+  [[nodiscard]] std::optional<std::size_t> live_server_for_hash(
+      std::uint32_t hash, LiveServers is_live) const override {
     return continuum_.live_server_for_hash(hash, is_live);
   }
 
-  const Continuum& continuum() const noexcept { return continuum_; }
+  [[nodiscard]] const Continuum& continuum() const noexcept { return continuum_; }
 
   // The point string of `server` for point `index`.
   static std::string point_name(const RoutingServer& server, std::uint32_t index, bool spy);

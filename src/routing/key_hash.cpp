@@ -90,7 +90,7 @@ std::uint32_t fnv1_64(std::string_view key) noexcept {
 // constants to 32 bits (offset 0x84222325, prime 0x1b3): it is neither FNV-1a
 // 64 nor FNV-1a 32, and must be reproduced as written.
 std::uint32_t fnv1a_64(std::string_view key) noexcept {
-  std::uint32_t hash = static_cast<std::uint32_t>(kFnv64Offset);
+  auto hash = static_cast<std::uint32_t>(kFnv64Offset);
   for (const char c : key) {
     hash ^= sign_extended(c);
     hash *= static_cast<std::uint32_t>(kFnv64Prime);
@@ -252,7 +252,7 @@ class DigestContext {
   ~DigestContext() { EVP_MD_CTX_free(context_); }
   DigestContext(const DigestContext&) = delete;
   DigestContext& operator=(const DigestContext&) = delete;
-  EVP_MD_CTX* get() const noexcept { return context_; }
+  [[nodiscard]] EVP_MD_CTX* get() const noexcept { return context_; }
 
  private:
   EVP_MD_CTX* context_;

@@ -39,17 +39,17 @@ class LibmcContinuum final : public HashDistribution {
   // Requires: servers is not empty; MD5 available.
   LibmcContinuum(const std::vector<RoutingServer>& servers, KeyHash hash);
 
-  std::size_t server_count() const noexcept override { return server_count_; }
-  std::size_t server_for_hash(std::uint32_t hash) const noexcept override {
+  [[nodiscard]] std::size_t server_count() const noexcept override { return server_count_; }
+  [[nodiscard]] std::size_t server_for_hash(std::uint32_t hash) const noexcept override {
     return continuum_.server_for_hash(hash);
   }
   // libmc's failover walk (Continuum::live_server_for_hash).
-  std::optional<std::size_t> live_server_for_hash(std::uint32_t hash,
-                                                  LiveServers is_live) const override {
+  [[nodiscard]] std::optional<std::size_t> live_server_for_hash(
+      std::uint32_t hash, LiveServers is_live) const override {
     return continuum_.live_server_for_hash(hash, is_live);
   }
 
-  const Continuum& continuum() const noexcept { return continuum_; }
+  [[nodiscard]] const Continuum& continuum() const noexcept { return continuum_; }
 
   // The point string of `server` for point `index`.
   static std::string point_name(const RoutingServer& server, std::uint32_t index);

@@ -25,13 +25,13 @@ class Modula final : public HashDistribution {
   Modula(std::size_t server_count, KeyHash hash) noexcept
       : HashDistribution(hash), server_count_(server_count) {}
 
-  std::size_t server_count() const noexcept override { return server_count_; }
-  std::size_t server_for_hash(std::uint32_t hash) const noexcept override {
+  [[nodiscard]] std::size_t server_count() const noexcept override { return server_count_; }
+  [[nodiscard]] std::size_t server_for_hash(std::uint32_t hash) const noexcept override {
     return hash % server_count_;
   }
   // The key's server iff live, else nullopt (libmemcached does not fail over).
-  std::optional<std::size_t> live_server_for_hash(std::uint32_t hash,
-                                                  LiveServers is_live) const override;
+  [[nodiscard]] std::optional<std::size_t> live_server_for_hash(std::uint32_t hash,
+                                                                LiveServers is_live) const override;
 
  private:
   std::size_t server_count_;

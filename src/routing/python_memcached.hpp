@@ -37,24 +37,24 @@ class PythonMemcached final : public HashDistribution {
   // is > 0.
   PythonMemcached(const std::vector<std::uint32_t>& weights, KeyHash hash);
 
-  std::size_t server_count() const noexcept override { return server_count_; }
-  std::size_t server_for_hash(std::uint32_t hash) const noexcept override {
+  [[nodiscard]] std::size_t server_count() const noexcept override { return server_count_; }
+  [[nodiscard]] std::size_t server_for_hash(std::uint32_t hash) const noexcept override {
     return server_for_hash_value(hash);
   }
   // The rehash walk above; nullopt after 10 dead lookups.
-  std::optional<std::size_t> live_server_for_hash(std::uint32_t hash,
-                                                  LiveServers is_live) const override {
+  [[nodiscard]] std::optional<std::size_t> live_server_for_hash(
+      std::uint32_t hash, LiveServers is_live) const override {
     return live_server_for_hash_value(hash, is_live);
   }
 
   // The same from any hash value the caller chose: python-memcached's
   // (hash, key) tuples skip hashing the key. Requires: the value Python
   // would hold is not negative.
-  std::size_t server_for_hash_value(std::uint64_t hash) const noexcept;
-  std::optional<std::size_t> live_server_for_hash_value(std::uint64_t hash,
-                                                        LiveServers is_live) const;
+  [[nodiscard]] std::size_t server_for_hash_value(std::uint64_t hash) const noexcept;
+  [[nodiscard]] std::optional<std::size_t> live_server_for_hash_value(std::uint64_t hash,
+                                                                      LiveServers is_live) const;
 
-  std::size_t bucket_count() const noexcept { return buckets_.size(); }
+  [[nodiscard]] std::size_t bucket_count() const noexcept { return buckets_.size(); }
 
  private:
   std::size_t server_count_;

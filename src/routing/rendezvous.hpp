@@ -38,14 +38,14 @@ class Rendezvous final : public Distribution {
   // Requires: node_ids is not empty.
   Rendezvous(std::vector<std::string> node_ids, KeyHash hash);
 
-  std::size_t server_count() const noexcept override { return node_ids_.size(); }
-  std::size_t server_for_key(std::string_view key) const noexcept override;
+  [[nodiscard]] std::size_t server_count() const noexcept override { return node_ids_.size(); }
+  [[nodiscard]] std::size_t server_for_key(std::string_view key) const noexcept override;
   // The highest-scoring live server, or nullopt if none is live.
-  std::optional<std::size_t> live_server_for_key(std::string_view key,
-                                                 LiveServers is_live) const override;
+  [[nodiscard]] std::optional<std::size_t> live_server_for_key(std::string_view key,
+                                                               LiveServers is_live) const override;
 
   // The score of server `index` for `key`.
-  std::uint32_t score(std::size_t index, std::string_view key) const noexcept;
+  [[nodiscard]] std::uint32_t score(std::size_t index, std::string_view key) const noexcept;
 
  private:
   template <class Eligible>

@@ -34,8 +34,8 @@ struct Router::Placement {
         full_index(std::move(index)),
         hashed(dynamic_cast<const HashDistribution*>(distribution.get())) {}
 
-  std::size_t routed_count() const noexcept { return distribution->server_count(); }
-  std::size_t to_full(std::size_t routed) const noexcept {
+  [[nodiscard]] std::size_t routed_count() const noexcept { return distribution->server_count(); }
+  [[nodiscard]] std::size_t to_full(std::size_t routed) const noexcept {
     return full_index.empty() ? routed : full_index[routed];
   }
 };

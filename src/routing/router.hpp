@@ -91,13 +91,13 @@ class Router {
   Router(std::vector<RoutingServer> servers, RouterOptions options);
 
   // How many servers the router was built from; indexes are below this.
-  std::size_t server_count() const noexcept;
+  [[nodiscard]] std::size_t server_count() const noexcept;
   // How many of them receive keys: server_count(), or fewer for a live_subset.
-  std::size_t routed_server_count() const noexcept;
+  [[nodiscard]] std::size_t routed_server_count() const noexcept;
 
   // The index of the server that holds `key` (the key without its prefix).
   // With one routed server nothing is hashed, as libmemcached and libmc do.
-  std::size_t server_for_key(std::string_view key) const noexcept;
+  [[nodiscard]] std::size_t server_for_key(std::string_view key) const noexcept;
 
   // The server for `key` given which servers are live (is_live is asked
   // about indexes into the full list), by the peer's failover rule: the
@@ -105,7 +105,8 @@ class Router {
   // the next live server, rendezvous takes the best live score,
   // python_memcached rehashes up to 10 times, and modula gives up. nullopt
   // when the peer would find no server.
-  std::optional<std::size_t> live_server_for_key(std::string_view key, LiveServers is_live) const;
+  [[nodiscard]] std::optional<std::size_t> live_server_for_key(std::string_view key,
+                                                               LiveServers is_live) const;
 
   // A router over the servers of the full list that is_live accepts, built
   // as the peer builds it from those servers alone, and still answering with
@@ -114,21 +115,21 @@ class Router {
   // servers), pymemcache's hasher without its dead nodes. nullopt if no
   // server is live (for python_memcached: none with a weight). Costs a
   // rebuild: make it when the set of live servers changes, not per key.
-  std::optional<Router> live_subset(LiveServers is_live) const;
+  [[nodiscard]] std::optional<Router> live_subset(LiveServers is_live) const;
 
   // The key the distribution hashes for `key`: the key, or the prefixed key
   // when hash_with_prefix is set.
-  std::string routing_key(std::string_view key) const;
+  [[nodiscard]] std::string routing_key(std::string_view key) const;
 
-  const RouterOptions& options() const noexcept;
+  [[nodiscard]] const RouterOptions& options() const noexcept;
   // The key hash in use (options().hash or the kind's default).
-  KeyHash key_hash() const noexcept;
+  [[nodiscard]] KeyHash key_hash() const noexcept;
   // The placement in use: options().kind, except that ketama and ketama_spy
   // become their weighted forms when a server has weight > 1, as in
   // libmemcached.
-  DistributionKind kind() const noexcept;
+  [[nodiscard]] DistributionKind kind() const noexcept;
   // The full server list.
-  const std::vector<RoutingServer>& servers() const noexcept;
+  [[nodiscard]] const std::vector<RoutingServer>& servers() const noexcept;
 
  private:
   struct Configuration;
