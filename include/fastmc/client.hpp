@@ -296,8 +296,7 @@ class Client {
   // fails or is down fails the call: the count could not say which keys remain.
   // With noreply (see StoreOptions::noreply), fire and forget where a fence
   // may follow, answered as if every key had existed (keys.size()).
-  Result<std::size_t> remove_many(std::span<const std::string_view> keys,
-                                  WriteOptions write = {});
+  Result<std::size_t> remove_many(std::span<const std::string_view> keys, WriteOptions write = {});
 
   // Arithmetic on a decimal value; an empty optional when the key is missing.
   // incr wraps at 2^64; decr stops at 0 (memcached's rules).

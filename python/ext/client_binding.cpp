@@ -699,8 +699,8 @@ void register_client(nb::module_& module) {
           "delete_many",
           [](NativeClient& self, nb::handle keys, bool noreply) {
             KeyList list(keys);
-            Result<std::size_t> deleted =
-                without_gil([&] { return self.client.remove_many(list.views, {.noreply = noreply}); });
+            Result<std::size_t> deleted = without_gil(
+                [&] { return self.client.remove_many(list.views, {.noreply = noreply}); });
             if (!noreply) return value_or_raise(self, deleted);
             raise_unless_answer(self, deleted);
             return deleted ? *deleted : std::size_t{0};

@@ -22,11 +22,12 @@
 // nothing when they succeed, and declare send_quietly(); run() only writes
 // them. Their failures, if any, still come, at a time nobody knows, so they
 // must be fenced off from the next replies read on the connection by an
-// `mn` (binary: a noop), whose MN comes after them. The fence is sent as late as possible,
-// so that a burst of fire-and-forget requests shares one: ahead of the
-// requests of the next exchange that expects replies (its first write
-// starts with the fence), or after every kFenceEvery quiet requests. The
-// connection then owes that MN: the exchange reading next on it, whoever
+// `mn` (binary: a noop), whose MN (the noop's reply) comes after them. The
+// fence is sent as late as possible, so that a burst of fire-and-forget
+// requests shares one: ahead of the requests of the next exchange that
+// expects replies (its first write starts with the fence), or after every
+// kFenceEvery quiet requests. The connection then owes that MN (binary: a
+// noop reply with the fence's opaque): the exchange reading next on it, whoever
 // runs it, first consumes every reply up to it (the quiet requests'
 // answers: dropped, see owed_error_seen()), then reads its own. A quiet
 // exchange finding more than kMaxOwedFences owed waits until enough have

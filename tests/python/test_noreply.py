@@ -190,7 +190,7 @@ def test_binary_noreply_failures_are_dropped_and_the_next_call_reads_its_own(mem
     with single_connection(server.address, "binary") as mc:
         mc.set("k", b"first")
         mc.set("word", b"abc")
-        for round in range(3):
+        for _ in range(3):
             assert mc.add("k", b"second", noreply=True) is True  # addq: exists, dropped
             assert mc.delete("missing", noreply=True) is True  # deleteq: not found, dropped
             assert mc.set("big", b"x" * 2_000_000, noreply=True) is True  # too large

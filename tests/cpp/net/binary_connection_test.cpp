@@ -222,8 +222,8 @@ TEST_F(BinaryFireAndForgetTest, QuietRequestsAreFencedByANoopAndTheirFailuresDro
   protocol::append_binary_delete_request(connection_.requests(), "missing",
                                          {.opaque = 9, .quiet = true});  // not found: dropped
   protocol::append_binary_arithmetic_request(connection_.requests(),
-                                             protocol::ArithmeticCommand::incr, "counter", 5, 10,
-                                             0, {.opaque = 9, .quiet = true});  // created: silent
+                                             protocol::ArithmeticCommand::incr, "counter", 5, 10, 0,
+                                             {.opaque = 9, .quiet = true});  // created: silent
   connection_.send_quietly(2, Connection::Fence::binary);
   run();
   EXPECT_EQ(connection_.reply_count(), 0u);
