@@ -277,25 +277,33 @@ TEST_P(NoreplyTest, FlushAllNoreplyEmptiesTheServer) {
 // request is written, so it returns at once even from a server that has
 // stopped reading (SIGSTOP), where an answered call would wait out its
 // timeout; the writes land once the server runs again.
-class FireAndForgetTest : public ::testing::TestWithParam<std::string> {};
+class FireAndForgetTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  // One connection, opened by a first noreply call ("text_pipelined" asks
+  // for meta at its first one), so that the calls under test only write.
+  Client open_client() {
+    Client mc({.servers = {server_.address()},
+               .timeout = 1000ms,
+               .max_connections_per_server = 1,
+               .protocol = GetParam()});
+    EXPECT_TRUE(ok(mc.set("gone", "1", {.noreply = true})));
+    return mc;
+  }
+
+  testing::MemcachedProcess server_;
+};
 
 INSTANTIATE_TEST_SUITE_P(Protocols, FireAndForgetTest,
                          ::testing::Values("meta", "text_pipelined", "binary"));
 
 TEST_P(FireAndForgetTest, NoreplyWritesReturnWithoutAwaitingAStoppedServer) {
-  testing::MemcachedProcess server;
-  Client mc({.servers = {server.address()},
-             .timeout = 1000ms,
-             .max_connections_per_server = 1,
-             .protocol = GetParam()});
-  // Opens the connection; "text_pipelined" asks for meta at its first noreply call.
-  ASSERT_TRUE(ok(mc.set("gone", "1", {.noreply = true})));
+  Client mc = open_client();
   std::vector<std::string> keys;
   std::vector<Entry> entries;
   for (int i = 0; i < 100; ++i) keys.push_back("key" + std::to_string(i));
   for (const std::string& key : keys) entries.push_back({key, "v" + key});
   const std::vector<std::string_view> gone = {"gone"};
-  server.pause();
+  server_.pause();
   const auto started = std::chrono::steady_clock::now();
   const Result<bool> stored = mc.set("k", "quiet", {.noreply = true});
   const Result<bool> added = mc.add("k", "second", {.noreply = true});
@@ -303,7 +311,7 @@ TEST_P(FireAndForgetTest, NoreplyWritesReturnWithoutAwaitingAStoppedServer) {
   const Result<std::vector<std::size_t>> many = mc.set_many(entries, {.noreply = true});
   const Result<std::size_t> removed = mc.remove_many(gone, {.noreply = true});
   const auto elapsed = std::chrono::steady_clock::now() - started;
-  server.resume();
+  server_.resume();
   EXPECT_TRUE(ok(Result<bool>(stored)));
   EXPECT_TRUE(ok(Result<bool>(added)));
   EXPECT_FALSE(ok(Result<std::optional<std::uint64_t>>(counted)).has_value());
@@ -317,20 +325,15 @@ TEST_P(FireAndForgetTest, NoreplyWritesReturnWithoutAwaitingAStoppedServer) {
 }
 
 TEST_P(FireAndForgetTest, FlushAllNoreplyReturnsWithoutAwaitingAStoppedServer) {
-  testing::MemcachedProcess server;
-  Client mc({.servers = {server.address()},
-             .timeout = 1000ms,
-             .max_connections_per_server = 1,
-             .protocol = GetParam()});
-  ASSERT_TRUE(ok(mc.set("k", "1", {.noreply = true})));  // as above
-  server.pause();
+  Client mc = open_client();
+  server_.pause();
   const auto started = std::chrono::steady_clock::now();
   const Result<Done> flushed = mc.flush_all(0, {.noreply = true});
   const auto elapsed = std::chrono::steady_clock::now() - started;
-  server.resume();
+  server_.resume();
   EXPECT_TRUE(flushed.has_value()) << flushed.error().message;
   EXPECT_LT(elapsed, 500ms);
-  EXPECT_EQ(value_of(mc, "k"), "<miss>");
+  EXPECT_EQ(value_of(mc, "gone"), "<miss>");
 }
 
 // Several threads share one client; each writes its own key, mostly with

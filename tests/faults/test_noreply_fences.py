@@ -163,6 +163,8 @@ def test_meta_sends_quiet_meta_requests(scripted_server):
             Reply(b"MN\r\n"),
             Expect(b"ms a 1 q\r\nA\r\n"),
             Expect(b"md b q\r\n"),
+            Expect(b"md c q\r\nmd d q\r\n"),
+            Expect(b"flush_all noreply\r\n"),  # no meta form: text noreply
             Expect(FENCE),
             ReadUntil(b"\r\n"),  # the get's mg
             Reply(b"NF\r\nMN\r\nEN\r\n"),
@@ -171,6 +173,8 @@ def test_meta_sends_quiet_meta_requests(scripted_server):
     mc = fastmc.Client(server.address, timeout=0.5, max_connections_per_server=1)
     assert mc.set("a", b"A", noreply=True) is True
     assert mc.delete("b", noreply=True) is True
+    assert mc.delete_many(["c", "d"], noreply=True) == 2
+    assert mc.flush_all(noreply=True) is None
     assert mc.get("a") is None
 
 
@@ -219,24 +223,6 @@ def test_text_pipelined_delete_many_and_flush_all_go_quiet(scripted_server):
     assert mc.delete_many(["a", "b"], noreply=True) == 2
     assert mc.flush_all(5, noreply=True) is None
     assert mc.get("a") == b"A"
-
-
-def test_meta_delete_many_goes_quiet(scripted_server):
-    server = scripted_server(
-        [
-            Expect(PROBE),
-            Reply(b"MN\r\n"),
-            Expect(b"md a q\r\nmd b q\r\n"),
-            Expect(b"flush_all noreply\r\n"),
-            Expect(FENCE),
-            ReadUntil(b"\r\n"),  # the get's mg
-            Reply(b"NF\r\nMN\r\nEN\r\n"),
-        ]
-    )
-    mc = fastmc.Client(server.address, timeout=0.5, max_connections_per_server=1)
-    assert mc.delete_many(["a", "b"], noreply=True) == 2
-    assert mc.flush_all(noreply=True) is None
-    assert mc.get("a") is None
 
 
 # Binary ----------------------------------------------------------------------
