@@ -299,9 +299,13 @@ INSTANTIATE_TEST_SUITE_P(Protocols, FireAndForgetTest,
 TEST_P(FireAndForgetTest, NoreplyWritesReturnWithoutAwaitingAStoppedServer) {
   Client mc = open_client();
   std::vector<std::string> keys;
+  std::vector<std::string> values;  // Entry views them: they must outlive it
   std::vector<Entry> entries;
-  for (int i = 0; i < 100; ++i) keys.push_back("key" + std::to_string(i));
-  for (const std::string& key : keys) entries.push_back({key, "v" + key});
+  for (int i = 0; i < 100; ++i) {
+    keys.push_back("key" + std::to_string(i));
+    values.push_back("v" + std::to_string(i));
+  }
+  for (std::size_t i = 0; i < keys.size(); ++i) entries.push_back({keys[i], values[i]});
   const std::vector<std::string_view> gone = {"gone"};
   server_.pause();
   const auto started = std::chrono::steady_clock::now();
