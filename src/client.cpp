@@ -754,6 +754,20 @@ Result<bool> pipelines_with_meta(const Engine& engine, engine::Server& server,
   return probe_meta(server, deadline);
 }
 
+// Whether a noreply request to `server` goes fire and forget: sent quiet,
+// then fenced (a binary noop, or an `mn` where the server speaks meta).
+// `meta`: calls to the server already use meta.
+Result<bool> fences_quiet_requests(const Engine& engine, engine::Server& server, bool meta,
+                                   net::Deadline deadline) {
+  if (meta || engine.is_binary()) return true;
+  return pipelines_with_meta(engine, server, deadline);
+}
+
+// How a connection of `engine` fences off its fire-and-forget requests.
+net::Connection::Fence quiet_fence(const Engine& engine) noexcept {
+  return engine.is_binary() ? net::Connection::Fence::binary : net::Connection::Fence::meta;
+}
+
 protocol::RetrievalCommand retrieval_command(const FetchOptions& options) noexcept {
   if (options.touch) {
     return options.with_cas ? protocol::RetrievalCommand::gats : protocol::RetrievalCommand::gat;
@@ -1334,15 +1348,16 @@ namespace {
 // the server does not speak meta.
 //
 // A `noreply` call is answered as if the server had said HD
-// (interpret(done, true)) unless the server cannot be reached. Where an `mn`
-// may fence the request (pipelines_with_meta), it is fire and forget:
-// `prepare` is called with `quiet` and appends the request quiet (meta q,
+// (interpret(done, true)) unless the server cannot be reached. Where a
+// fence may follow the request (the binary protocol's noop, or an `mn`
+// where pipelines_with_meta), it is fire and forget: `prepare` is called
+// with `quiet` and appends the request quiet (binary quiet opcode, meta q,
 // or text noreply) with no expectation, and the call returns once it is
-// written (Connection::send_quietly). Elsewhere (the binary
-// protocol, "text", a server without meta) the request is sent as usual and
-// its answer, a refusal included, awaited and dropped: a text noreply
-// request would leave nothing to wait for, and its errors would surface
-// later.
+// written (Connection::send_quietly). A command with no quiet form there
+// (binary touch) appends its request answered instead, and that answer is
+// awaited and dropped, as it is elsewhere ("text", a server without meta):
+// a text noreply request would leave nothing to wait for, and its errors
+// would surface later.
 template <class Prepare, class Interpret>
 auto keyed_call(const Engine& engine, std::string_view key, std::string_view meta_only,
                 bool idempotent, bool noreply, Prepare&& prepare, Interpret&& interpret)
@@ -1365,16 +1380,17 @@ auto keyed_call(const Engine& engine, std::string_view key, std::string_view met
   if (!meta) return std::move(meta.error());
   if (!*meta && !meta_only.empty()) return needs_meta_error(server, meta_only);
   if (!*meta && wire.binary) return binary_key_error(server, key);
-  if (noreply && !engine.is_binary()) {
-    Result<bool> fenced =
-        *meta ? Result<bool>(true) : pipelines_with_meta(engine, server, deadline);
+  if (noreply) {
+    Result<bool> fenced = fences_quiet_requests(engine, server, *meta, deadline);
     if (!fenced) return std::move(fenced.error());
     if (*fenced) {
       return exchange_with(
           server, deadline, idempotent,
           [&](net::Connection& connection) {
             prepare(connection, wire, *meta, true);
-            connection.send_quietly(1);
+            if (!connection.expects_replies()) {
+              connection.send_quietly(1, quiet_fence(engine));
+            }
           },
           [&](Lease&) -> Out { return noreply_answer(); });
     }
@@ -1449,7 +1465,7 @@ Result<bool> store_command(const Engine& engine, protocol::StorageCommand comman
       [&](net::Connection& connection, const WireKey& wire, bool meta, bool quiet) {
         if (engine.is_binary()) {
           binary_commands::append_storage(connection, command, wire.key, options.flags, options.ttl,
-                                          value, 0);
+                                          value, 0, quiet);
         } else if (meta) {
           protocol::append_meta_set_request(connection.requests(), wire.key, value,
                                             {.mode = meta_mode(command),
@@ -1490,7 +1506,7 @@ Result<std::optional<std::uint64_t>> incr_or_decr(const Engine& engine, bool dec
           binary_commands::append_arithmetic(
               connection,
               decrement ? protocol::ArithmeticCommand::decr : protocol::ArithmeticCommand::incr,
-              wire.key, delta);
+              wire.key, delta, quiet);
         } else if (meta) {
           protocol::append_meta_arithmetic_request(
               connection.requests(), wire.key,
@@ -1567,7 +1583,7 @@ Result<CasOutcome> Client::cas(std::string_view key, std::string_view value, std
       [&](net::Connection& connection, const WireKey& wire, bool meta, bool quiet) {
         if (engine->is_binary()) {
           binary_commands::append_storage(connection, protocol::StorageCommand::cas, wire.key,
-                                          options.flags, options.ttl, value, cas);
+                                          options.flags, options.ttl, value, cas, quiet);
         } else if (meta) {
           protocol::append_meta_set_request(connection.requests(), wire.key, value,
                                             {.flags = options.flags,
@@ -1598,7 +1614,7 @@ Result<bool> Client::remove(std::string_view key, WriteOptions write) {
       *engine, key, {}, false, write.noreply,
       [&](net::Connection& connection, const WireKey& wire, bool meta, bool quiet) {
         if (engine->is_binary()) {
-          binary_commands::append_delete(connection, wire.key);
+          binary_commands::append_delete(connection, wire.key, 0, quiet);
         } else if (meta) {
           protocol::append_meta_delete_request(connection.requests(), wire.key,
                                                {.quiet = quiet, .binary_key = wire.binary});
@@ -1631,6 +1647,7 @@ Result<bool> Client::touch(std::string_view key, std::int64_t ttl, WriteOptions 
       *engine, key, {}, true, write.noreply,
       [&](net::Connection& connection, const WireKey& wire, bool meta, bool quiet) {
         if (engine->is_binary()) {
+          // No quiet touch in binary: answered even with noreply (keyed_call).
           binary_commands::append_touch(connection, wire.key, ttl);
         } else if (meta) {
           // Quiet, a hit still answers HD: dropped with the owed replies.
@@ -1860,7 +1877,7 @@ Result<std::vector<std::size_t>> Client::set_many(std::span<const Entry> entries
                                              .opaque = std::string_view(opaque.data(), size)});
         }
         if (write.noreply) {
-          call.lease->send_quietly(items.size());
+          call.lease->send_quietly(items.size(), net::Connection::Fence::meta);
           return;
         }
         protocol::append_meta_noop_request(call.lease->requests());
@@ -1905,7 +1922,8 @@ Result<std::vector<std::size_t>> Client::set_many(std::span<const Entry> entries
   calls.clear();  // gives the connections back before the second pass leases again
 
   // Binary servers take this pass, as one quiet batch of setq and a noop:
-  // only failures answer, each naming its entry by opaque.
+  // only failures answer, each naming its entry by opaque. With noreply the
+  // setqs go alone, fire and forget, fenced by a noop later (send_quietly).
   std::vector<Entry> wire_entries;
   if (engine->is_binary() && wire.any_digested()) {
     wire_entries.assign(entries.begin(), entries.end());
@@ -1916,8 +1934,9 @@ Result<std::vector<std::size_t>> Client::set_many(std::span<const Entry> entries
   std::vector<ServerCall> each_calls =
       run_on_servers(*engine, answered_each.servers, deadline, true, [&](ServerCall& call) {
         if (engine->is_binary()) {
-          binary_commands::append_set_batch(*call.lease, binary_entries,
-                                            answered_each.items[call.server]);
+          const std::vector<std::size_t>& items = answered_each.items[call.server];
+          binary_commands::append_set_batch(*call.lease, binary_entries, items, write.noreply);
+          if (write.noreply) call.lease->send_quietly(items.size(), net::Connection::Fence::binary);
           return;
         }
         for (const std::size_t i : answered_each.items[call.server]) {
@@ -1943,7 +1962,8 @@ Result<std::vector<std::size_t>> Client::set_many(std::span<const Entry> entries
       continue;
     }
     ++answered;
-    if (write.noreply) continue;  // answered, and the answers dropped
+    // Binary: written, nothing to read; text: answered, the answers dropped.
+    if (write.noreply) continue;
     for (std::size_t r = 0; r < call.lease->reply_count(); ++r) {
       const ReplyStatus status = call.lease->reply(r).status;
       if (engine->is_binary()) {
@@ -1960,7 +1980,8 @@ Result<std::vector<std::size_t>> Client::set_many(std::span<const Entry> entries
   return failed;
 }
 
-Result<std::size_t> Client::remove_many(std::span<const std::string_view> keys) {
+Result<std::size_t> Client::remove_many(std::span<const std::string_view> keys,
+                                        WriteOptions write) {
   const std::shared_ptr<const Engine> engine = state_->engine();
   const auto given_key = [&](std::size_t i) { return keys[i]; };
   WireKeys wire;
@@ -1976,10 +1997,16 @@ Result<std::size_t> Client::remove_many(std::span<const std::string_view> keys) 
   }
   const net::Deadline deadline = engine->new_deadline();
   std::vector<bool> meta_servers(engine->server_count());
+  std::vector<bool> quiet_servers(engine->server_count());
   for (const std::size_t server : groups.servers) {
     Result<bool> meta = speaks_meta(*engine, engine->server(server), deadline);
     if (!meta) return std::move(meta.error());
     meta_servers[server] = *meta;
+    if (write.noreply) {
+      Result<bool> fenced = fences_quiet_requests(*engine, engine->server(server), *meta, deadline);
+      if (!fenced) return std::move(fenced.error());
+      quiet_servers[server] = *fenced;
+    }
     if (*meta || !wire.any_binary()) continue;
     for (const std::size_t i : groups.items[server]) {
       if (wire.binary(i)) return binary_key_error(engine->server(server), keys[i]);
@@ -1988,27 +2015,34 @@ Result<std::size_t> Client::remove_many(std::span<const std::string_view> keys) 
   // One answered delete per key, md or delete: not quiet md, whose NF
   // newer memcached versions leave out too (docs/protocol.md, "Quiet
   // mode"), so counting NFs would not say how many keys were deleted.
+  // With noreply, where a fence may follow them, the deletes go quiet
+  // (deleteq, md q, delete noreply), fire and forget as in keyed_call.
   std::vector<ServerCall> calls =
       run_on_servers(*engine, groups.servers, deadline, false, [&](ServerCall& call) {
         protocol::RequestBuffer& out = call.lease->requests();
         const std::vector<std::size_t>& items = groups.items[call.server];
+        const bool quiet = quiet_servers[call.server];
         for (std::size_t position = 0; position < items.size(); ++position) {
           const std::size_t i = items[position];
           if (engine->is_binary()) {
             binary_commands::append_delete(*call.lease, wire_key(i),
-                                           static_cast<std::uint32_t>(position));
+                                           static_cast<std::uint32_t>(position), quiet);
           } else if (meta_servers[call.server]) {
-            protocol::append_meta_delete_request(out, wire_key(i), {.binary_key = wire.binary(i)});
-            call.lease->expect_meta();
+            protocol::append_meta_delete_request(out, wire_key(i),
+                                                 {.quiet = quiet, .binary_key = wire.binary(i)});
+            if (!quiet) call.lease->expect_meta();
           } else {
-            protocol::append_delete_request(out, wire_key(i), false);
-            call.lease->expect(TextReplyKind::deletion);
+            protocol::append_delete_request(out, wire_key(i), quiet);
+            if (!quiet) call.lease->expect(TextReplyKind::deletion);
           }
         }
+        if (quiet) call.lease->send_quietly(items.size(), quiet_fence(*engine));
       });
   std::optional<Error> first_error;
   for (ServerCall& call : calls) {
     if (call.error) return std::move(*call.error);
+    // Answered as if every key had existed; the answers, if any, dropped.
+    if (write.noreply) continue;
     engine::Server& server = engine->server(call.server);
     for (std::size_t r = 0; r < call.lease->reply_count(); ++r) {
       const protocol::Reply reply = call.lease->reply(r);
@@ -2017,6 +2051,7 @@ Result<std::size_t> Client::remove_many(std::span<const std::string_view> keys) 
         first_error = reply_error(server, reply);
     }
   }
+  if (write.noreply) return keys.size();
   if (first_error) return std::move(*first_error);
   return deleted;
 }
@@ -2038,24 +2073,47 @@ void each_server(const Engine& engine, Prepare&& prepare, OnServer&& on_server) 
 
 }  // namespace
 
-Result<Done> Client::flush_all(std::uint32_t delay_seconds) {
+Result<Done> Client::flush_all(std::uint32_t delay_seconds, WriteOptions write) {
   const std::shared_ptr<const Engine> engine = state_->engine();
-  std::optional<Error> first_error;
-  each_server(
-      *engine,
-      [&](net::Connection& connection) {
-        if (engine->is_binary())
-          return binary_commands::append_flush_all(connection, delay_seconds);
-        protocol::append_flush_all_request(connection.requests(), delay_seconds, false);
-        connection.expect(TextReplyKind::ok);
-      },
-      [&](engine::Server& server, Lease& lease, std::optional<Error>& error) {
-        if (!error && protocol::is_error(lease->reply(0).status)) {
-          error = reply_error(server, lease->reply(0));
+  const net::Deadline deadline = engine->new_deadline();
+  // Each server's failure, in server order; with noreply, a flush where a
+  // fence may follow it goes quiet (flushq, flush_all noreply), fire and
+  // forget as in keyed_call, and elsewhere its answer is awaited and dropped.
+  std::vector<std::optional<Error>> errors(engine->server_count());
+  std::vector<bool> quiet_servers(engine->server_count());
+  std::vector<std::size_t> servers;
+  for (std::size_t server = 0; server < engine->server_count(); ++server) {
+    if (write.noreply) {
+      Result<bool> fenced = fences_quiet_requests(*engine, engine->server(server), false, deadline);
+      if (!fenced) {
+        errors[server] = std::move(fenced.error());
+        continue;
+      }
+      quiet_servers[server] = *fenced;
+    }
+    servers.push_back(server);
+  }
+  std::vector<ServerCall> calls =
+      run_on_servers(*engine, servers, deadline, true, [&](ServerCall& call) {
+        net::Connection& connection = *call.lease;
+        const bool quiet = quiet_servers[call.server];
+        if (engine->is_binary()) {
+          binary_commands::append_flush_all(connection, delay_seconds, quiet);
+        } else {
+          protocol::append_flush_all_request(connection.requests(), delay_seconds, quiet);
+          if (!quiet) connection.expect(TextReplyKind::ok);
         }
-        if (error && !first_error) first_error = std::move(error);
+        if (quiet) connection.send_quietly(1, quiet_fence(*engine));
       });
-  if (first_error) return std::move(*first_error);
+  for (ServerCall& call : calls) {
+    if (!call.error && !write.noreply && protocol::is_error(call.lease->reply(0).status)) {
+      call.error = reply_error(engine->server(call.server), call.lease->reply(0));
+    }
+    errors[call.server] = std::move(call.error);
+  }
+  for (std::optional<Error>& error : errors) {
+    if (error) return std::move(*error);
+  }
   return Done{};
 }
 

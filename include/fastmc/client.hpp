@@ -294,7 +294,9 @@ class Client {
   Result<bool> remove(std::string_view key, WriteOptions write = {});
   // Deletes every key, pipelined; returns how many existed. Any server that
   // fails or is down fails the call: the count could not say which keys remain.
-  Result<std::size_t> remove_many(std::span<const std::string_view> keys);
+  // With noreply (see StoreOptions::noreply), fire and forget where a fence
+  // may follow, answered as if every key had existed (keys.size()).
+  Result<std::size_t> remove_many(std::span<const std::string_view> keys, WriteOptions write = {});
 
   // Arithmetic on a decimal value; an empty optional when the key is missing.
   // incr wraps at 2^64; decr stops at 0 (memcached's rules).
@@ -333,7 +335,9 @@ class Client {
   Result<std::optional<Counter>> arithmetic(std::string_view key, ArithmeticOptions options = {});
 
   // Calls that go to every server.
-  Result<Done> flush_all(std::uint32_t delay_seconds = 0);
+  // flush_all with noreply (see StoreOptions::noreply) is fire and forget
+  // where a fence may follow it; a server that cannot be reached still fails it.
+  Result<Done> flush_all(std::uint32_t delay_seconds = 0, WriteOptions write = {});
   std::vector<ServerReply<Stats>> stats(std::span<const std::string_view> arguments = {});
   std::vector<ServerReply<std::string>> version();
 

@@ -169,21 +169,24 @@ struct StoreOptions {
   // server had accepted the request (true, CasOutcome::stored), without
   // waiting for its answer; only a failure to reach the server, or a
   // request refused before sending (bad key, ttl, size), is reported.
-  // Where the server speaks meta (protocol "meta" or "text_pipelined") the
-  // request goes quiet followed by an `mn`, and the call returns once it is
-  // written: the next call on that connection reads up to the MN first and
-  // drops what came before it, so nothing arrives out of step. Otherwise
-  // ("text", "binary", a server without meta) the answer is awaited and
-  // dropped. Ignored by set_many's entries (see WriteOptions).
+  // With protocol "binary", and where the server speaks meta (protocol
+  // "meta" or "text_pipelined"), the request goes quiet (a binary quiet
+  // opcode, meta q, or text noreply) followed later by a fence (a binary
+  // noop, or `mn`), and the call returns once it is written: the next call
+  // on that connection reads up to the fence's reply first and drops what
+  // came before it, so nothing arrives out of step. Otherwise ("text", a
+  // server without meta, and binary touch, which has no quiet form) the
+  // answer is awaited and dropped. Ignored by set_many's entries (see
+  // WriteOptions).
   bool noreply = false;
 };
 
 // Per-call options for the writes without StoreOptions: remove, incr,
-// decr, touch, set_many.
+// decr, touch, set_many, remove_many, flush_all.
 struct WriteOptions {
   // As StoreOptions::noreply. incr and decr then answer an empty optional
   // (the new value is unknown), remove and touch true, set_many only the
-  // entries of servers it could not reach.
+  // entries of servers it could not reach, remove_many the number of keys.
   bool noreply = false;
 };
 

@@ -701,8 +701,8 @@ void register_client(nb::module_& module) {
           "delete_many",
           [](NativeClient& self, nb::handle keys, bool noreply) {
             KeyList list(keys);
-            Result<std::size_t> deleted =
-                without_gil([&] { return self.client.remove_many(list.views); });
+            Result<std::size_t> deleted = without_gil(
+                [&] { return self.client.remove_many(list.views, {.noreply = noreply}); });
             if (!noreply) return value_or_raise(self, deleted);
             raise_unless_answer(self, deleted);
             return deleted ? *deleted : std::size_t{0};
@@ -742,7 +742,8 @@ void register_client(nb::module_& module) {
       .def(
           "flush_all",
           [](NativeClient& self, std::uint32_t delay, bool noreply) {
-            Result<Done> done = without_gil([&] { return self.client.flush_all(delay); });
+            Result<Done> done =
+                without_gil([&] { return self.client.flush_all(delay, {.noreply = noreply}); });
             if (noreply) {
               raise_unless_answer(self, done);
             } else {

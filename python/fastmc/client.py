@@ -84,7 +84,8 @@ class Client(_native.Client):
     meta pipeline and ``noreply`` fenced by ``mn`` where the server speaks
     meta: what callers see is ``"text"``'s; the compat modules use it),
     or ``"binary"`` (memcached's binary protocol; keys may then hold any
-    bytes, 1 to 250 of them). ``username`` and ``password``: SASL
+    bytes, 1 to 250 of them; ``noreply`` goes as its quiet opcodes, fenced
+    by a noop). ``username`` and ``password``: SASL
     credentials, sent (PLAIN, or CRAM-MD5 if the server offers only that)
     when each connection opens, with the binary protocol; a refusal raises
     AuthenticationError.

@@ -43,9 +43,10 @@ void append_retrievals(net::Connection& connection, protocol::RetrievalCommand c
 
 void append_storage(net::Connection& connection, protocol::StorageCommand command,
                     std::string_view key, std::uint32_t flags, std::int64_t ttl,
-                    std::string_view value, std::uint64_t cas) {
+                    std::string_view value, std::uint64_t cas, bool quiet) {
   protocol::append_binary_storage_request(connection.requests(), command, key, flags, ttl, value,
-                                          cas);
+                                          cas, {.quiet = quiet});
+  if (quiet) return;
   BinaryOpcode opcode = BinaryOpcode::set;
   switch (command) {
     case protocol::StorageCommand::set:
@@ -58,15 +59,18 @@ void append_storage(net::Connection& connection, protocol::StorageCommand comman
   connection.expect_binary(opcode, 0);
 }
 
-void append_delete(net::Connection& connection, std::string_view key, std::uint32_t opaque) {
-  protocol::append_binary_delete_request(connection.requests(), key, {.opaque = opaque});
-  connection.expect_binary(BinaryOpcode::remove, opaque);
+void append_delete(net::Connection& connection, std::string_view key, std::uint32_t opaque,
+                   bool quiet) {
+  protocol::append_binary_delete_request(connection.requests(), key,
+                                         {.opaque = opaque, .quiet = quiet});
+  if (!quiet) connection.expect_binary(BinaryOpcode::remove, opaque);
 }
 
 void append_arithmetic(net::Connection& connection, protocol::ArithmeticCommand command,
-                       std::string_view key, std::uint64_t delta) {
+                       std::string_view key, std::uint64_t delta, bool quiet) {
   protocol::append_binary_arithmetic_request(connection.requests(), command, key, delta, 0,
-                                             protocol::kBinaryNoAutoCreate);
+                                             protocol::kBinaryNoAutoCreate, {.quiet = quiet});
+  if (quiet) return;
   connection.expect_binary(command == protocol::ArithmeticCommand::incr ? BinaryOpcode::increment
                                                                         : BinaryOpcode::decrement,
                            0);
@@ -77,9 +81,9 @@ void append_touch(net::Connection& connection, std::string_view key, std::int64_
   connection.expect_binary(BinaryOpcode::touch, 0);
 }
 
-void append_flush_all(net::Connection& connection, std::uint32_t delay) {
-  protocol::append_binary_flush_request(connection.requests(), delay);
-  connection.expect_binary(BinaryOpcode::flush, 0);
+void append_flush_all(net::Connection& connection, std::uint32_t delay, bool quiet) {
+  protocol::append_binary_flush_request(connection.requests(), delay, {.quiet = quiet});
+  if (!quiet) connection.expect_binary(BinaryOpcode::flush, 0);
 }
 
 void append_stats(net::Connection& connection, std::span<const std::string_view> arguments) {
@@ -98,7 +102,7 @@ void append_version(net::Connection& connection) {
 }
 
 void append_set_batch(net::Connection& connection, std::span<const Entry> entries,
-                      std::span<const std::size_t> items) {
+                      std::span<const std::size_t> items, bool quiet) {
   for (std::size_t position = 0; position < items.size(); ++position) {
     const Entry& entry = entries[items[position]];
     protocol::append_binary_storage_request(
@@ -106,6 +110,7 @@ void append_set_batch(net::Connection& connection, std::span<const Entry> entrie
         entry.options.ttl, entry.value, 0,
         {.opaque = static_cast<std::uint32_t>(position), .quiet = true});
   }
+  if (quiet) return;
   const auto count = static_cast<std::uint32_t>(items.size());
   protocol::append_binary_noop_request(connection.requests(), count);
   connection.expect_binary_batch(BinaryOpcode::set_quiet, count);

@@ -14,7 +14,12 @@
 //     hits come back with their key, misses not at all, and the noop's reply
 //     (status noop) ends the batch where text has END;
 //   - set_many is one quiet batch of setq (then a noop): only failures
-//     answer, each naming its entry by opaque (Connection::reply_opaque).
+//     answer, each naming its entry by opaque (Connection::reply_opaque);
+//   - noreply (fire and forget) writes append the quiet opcode (setq,
+//     addq, deleteq, incrq, flushq, ...) and expect nothing: the caller
+//     declares them with Connection::send_quietly(count, Fence::binary),
+//     and a noop fences them off from the next replies read. Binary has
+//     no quiet touch, so a noreply touch is sent answered.
 // SASL is not here: net::Connection authenticates each new connection
 // (ConnectionOptions::Authentication::sasl) before its first request.
 //
@@ -41,23 +46,29 @@ std::optional<Error> check_key(std::string_view key);
 // Requires: keys is not empty and holds at most 2^32 - 1 keys.
 void append_retrievals(net::Connection& connection, protocol::RetrievalCommand command,
                        std::int64_t ttl, std::span<const std::string_view> keys);
-// set, add, replace, append, prepend, or cas (with `cas`): one reply.
+// The writes below expect one reply, or, when `quiet`, none: they go as the
+// quiet opcode, answered only on failure (see above).
+//
+// set, add, replace, append, prepend, or cas (with `cas`).
 void append_storage(net::Connection& connection, protocol::StorageCommand command,
                     std::string_view key, std::uint32_t flags, std::int64_t ttl,
-                    std::string_view value, std::uint64_t cas);
-void append_delete(net::Connection& connection, std::string_view key, std::uint32_t opaque = 0);
+                    std::string_view value, std::uint64_t cas, bool quiet);
+void append_delete(net::Connection& connection, std::string_view key, std::uint32_t opaque,
+                   bool quiet);
 // incr, decr; a missing key is not found (not created), as in text.
 void append_arithmetic(net::Connection& connection, protocol::ArithmeticCommand command,
-                       std::string_view key, std::uint64_t delta);
+                       std::string_view key, std::uint64_t delta, bool quiet);
+// Always answered: the binary protocol has no quiet touch.
 void append_touch(net::Connection& connection, std::string_view key, std::int64_t ttl);
-void append_flush_all(net::Connection& connection, std::uint32_t delay);
+void append_flush_all(net::Connection& connection, std::uint32_t delay, bool quiet);
 // The binary stat request takes one group: the arguments joined by spaces
 // ("settings", "items", "slabs", "detail dump", ...).
 void append_stats(net::Connection& connection, std::span<const std::string_view> arguments);
 void append_version(net::Connection& connection);
-// set of entries[items[i]] for each i as setq with opaque i, then a noop.
+// set of entries[items[i]] for each i as setq with opaque i, then a noop;
+// when `quiet` (fire and forget), the setqs alone, expecting nothing.
 // Requires: items is not empty.
 void append_set_batch(net::Connection& connection, std::span<const Entry> entries,
-                      std::span<const std::size_t> items);
+                      std::span<const std::size_t> items, bool quiet);
 
 }  // namespace fastmc::binary_commands

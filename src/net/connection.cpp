@@ -153,17 +153,22 @@ void Connection::drop_if_not_quiet(std::chrono::steady_clock::time_point now) no
   if (read_buffer_.unparsed().empty() && peek(socket_.fd(), &byte, 1) == 0) close_transport();
 }
 
-void Connection::send_quietly(std::size_t count) {
+void Connection::send_quietly(std::size_t count, Fence fence) {
+  fence_ = fence;
   unfenced_ += count;
   if (unfenced_ < kFenceEvery) return;
-  protocol::append_meta_noop_request(requests_);
+  requests_.append(fence_request());
   ++owed_fences_;
   unfenced_ = 0;
 }
 
+std::string_view Connection::fence_request() const noexcept {
+  return fence_ == Fence::binary ? protocol::kBinaryFenceRequest : protocol::kMetaNoopRequest;
+}
+
 void Connection::fence_quiet_requests() {
   if (unfenced_ == 0 || expected_.empty() || written_ > 0) return;
-  requests_.prepend(protocol::kMetaNoopRequest);
+  requests_.prepend(fence_request());
   ++owed_fences_;
   unfenced_ = 0;
 }
@@ -172,22 +177,23 @@ void Connection::take_arrived_fences() noexcept {
   // Bytes left unparsed by the last exchange come before anything on the
   // socket: the next exchange settles them.
   if (!read_buffer_.unparsed().empty()) return;
-  constexpr std::string_view kFence = "MN\r\n";
+  const std::string_view fence =
+      fence_ == Fence::binary ? protocol::kBinaryFenceReply : std::string_view("MN\r\n");
   constexpr std::size_t kMaxTaken = 64;
-  std::array<char, kMaxTaken * kFence.size()> bytes;
-  const std::size_t wanted = std::min(owed_fences_, kMaxTaken) * kFence.size();
+  std::array<char, kMaxTaken * protocol::kBinaryFenceReply.size()> bytes;
+  const std::size_t wanted = std::min(owed_fences_, kMaxTaken) * fence.size();
   const ssize_t peeked = peek(socket_.fd(), bytes.data(), wanted);
   if (peeked <= 0) return;  // nothing yet, or closed: the quiet check is for later
   std::size_t fences = 0;
-  while ((fences + 1) * kFence.size() <= static_cast<std::size_t>(peeked) &&
-         std::string_view(bytes.data() + fences * kFence.size(), kFence.size()) == kFence) {
+  while ((fences + 1) * fence.size() <= static_cast<std::size_t>(peeked) &&
+         std::string_view(bytes.data() + fences * fence.size(), fence.size()) == fence) {
     ++fences;
   }
   if (fences == 0) return;
-  const ssize_t taken = receive(socket_.fd(), bytes.data(), fences * kFence.size(), false);
+  const ssize_t taken = receive(socket_.fd(), bytes.data(), fences * fence.size(), false);
   // recv takes at least what the peek saw; anything short of that leaves the
   // stream at an unknown place, so the connection is not used again.
-  if (taken != static_cast<ssize_t>(fences * kFence.size())) {
+  if (taken != static_cast<ssize_t>(fences * fence.size())) {
     close_transport();
     return;
   }
@@ -410,8 +416,10 @@ bool Connection::take_owed_replies() {
     const std::string_view input = read_buffer_.unparsed();
     if (input.empty()) return true;
     protocol::Reply reply;
+    const bool binary = fence_ == Fence::binary;
     const protocol::ParseResult result =
-        protocol::parse_meta_reply(input, options_.max_value_size, reply);
+        binary ? protocol::parse_binary_reply(input, options_.max_value_size, reply)
+               : protocol::parse_meta_reply(input, options_.max_value_size, reply);
     if (result.status == protocol::ParseStatus::need_more) {
       bytes_wanted_ = result.needed;
       return true;
@@ -425,6 +433,14 @@ bool Connection::take_owed_replies() {
     read_buffer_.consume(result.consumed);
     bytes_wanted_ = 0;
     if (reply.status == protocol::ReplyStatus::noop) {
+      // Only the fence's noop is owed: any other would be a reply out of step.
+      if (binary && reply.binary_opaque != protocol::kBinaryFenceOpaque) {
+        fail(ConnectionFailure::unexpected_reply,
+             "noop reply with opaque " + std::to_string(reply.binary_opaque) +
+                 " where the fence of noreply requests (opaque " +
+                 std::to_string(protocol::kBinaryFenceOpaque) + ") was owed");
+        return false;
+      }
       --owed_fences_;
       continue;
     }

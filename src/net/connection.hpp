@@ -16,16 +16,18 @@
 // socket at once, so a late reply can never be
 // taken for the answer to a later request; the next exchange reconnects.
 //
-// Fire and forget (noreply), on a server that speaks meta: an exchange may
-// instead append quiet requests (meta q, or text noreply), which answer
+// Fire and forget (noreply), on a server that speaks meta or binary: an
+// exchange may instead append quiet requests (meta q, text noreply, or the
+// binary quiet opcodes: setq, deleteq, incrq, flushq, ...), which answer
 // nothing when they succeed, and declare send_quietly(); run() only writes
 // them. Their failures, if any, still come, at a time nobody knows, so they
 // must be fenced off from the next replies read on the connection by an
-// `mn`, whose MN comes after them. The fence is sent as late as possible,
-// so that a burst of fire-and-forget requests shares one: ahead of the
-// requests of the next exchange that expects replies (its first write
-// starts with the `mn`), or after every kFenceEvery quiet requests. The
-// connection then owes that MN: the exchange reading next on it, whoever
+// `mn` (binary: a noop), whose MN (the noop's reply) comes after them. The
+// fence is sent as late as possible, so that a burst of fire-and-forget
+// requests shares one: ahead of the requests of the next exchange that
+// expects replies (its first write starts with the fence), or after every
+// kFenceEvery quiet requests. The connection then owes that MN (binary: a
+// noop reply with the fence's opaque): the exchange reading next on it, whoever
 // runs it, first consumes every reply up to it (the quiet requests'
 // answers: dropped, see owed_error_seen()), then reads its own. A quiet
 // exchange finding more than kMaxOwedFences owed waits until enough have
@@ -43,6 +45,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "net/address.hpp"
@@ -142,23 +145,32 @@ class Connection {
   void expect_binary_batch(protocol::BinaryOpcode opcode, std::uint32_t count) {
     expected_.push_back({{}, Shape::binary_batch, opcode, count});
   }
-  // Fire and forget: the `count` requests appended are quiet meta or text
-  // noreply requests to a server that speaks meta; nothing is awaited (see
-  // above). Requires: nothing expected in this exchange.
-  void send_quietly(std::size_t count);
+  // How quiet requests are fenced: by `mn` (meta q or text noreply requests,
+  // to a server that speaks meta) or by a binary noop (binary quiet
+  // requests), whose reply is protocol::kBinaryFenceReply.
+  enum class Fence : std::uint8_t { meta, binary };
+  // Fire and forget: the `count` requests appended are quiet requests that
+  // `fence` fences off; nothing is awaited (see above). Requires: nothing
+  // expected in this exchange, and the same `fence` for every quiet request
+  // of the connection's life (a client speaks one protocol).
+  void send_quietly(std::size_t count, Fence fence);
   static constexpr std::size_t kFenceEvery = 64;
   static constexpr std::size_t kMaxOwedFences = 16;
   // Quiet requests sent with no `mn` after them yet.
   [[nodiscard]] std::size_t unfenced_requests() const noexcept { return unfenced_; }
   // The MNs owed to the next exchange that reads, not yet consumed.
   [[nodiscard]] std::size_t owed_fences() const noexcept { return owed_fences_; }
-  // True iff this exchange consumed an error line (ERROR, CLIENT_ERROR,
-  // SERVER_ERROR) owed by a fire-and-forget request. The exchange's own
+  // True iff any request appended to this exchange expects a reply.
+  [[nodiscard]] bool expects_replies() const noexcept { return !expected_.empty(); }
+  // True iff this exchange consumed an error (ERROR, CLIENT_ERROR,
+  // SERVER_ERROR, or the binary statuses that map to them) owed by a
+  // fire-and-forget request. The exchange's own
   // replies are right (they came after the fence); the connection is closed
   // after the exchange, as after an error in a quiet pipeline.
   [[nodiscard]] bool owed_error_seen() const noexcept { return owed_error_; }
   // Replies owed by fire-and-forget requests and dropped (failures, and the
-  // answers quiet mode still gives, e.g. NF), over the connection's life.
+  // answers quiet mode still gives, e.g. NF, or binary "Not found"), over
+  // the connection's life.
   [[nodiscard]] std::uint64_t dropped_replies() const noexcept { return dropped_replies_; }
   // True iff an error line (ERROR, CLIENT_ERROR, SERVER_ERROR) came inside a
   // quiet meta pipeline of this exchange. It carries no opaque, so which
@@ -278,9 +290,11 @@ class Connection {
   // Takes in, without blocking, the owed MNs that have arrived while idle,
   // as long as nothing else comes before them.
   void take_arrived_fences() noexcept;
-  // Before an exchange that expects replies first writes: puts the `mn`
-  // that fences off earlier quiet requests ahead of its requests.
+  // Before an exchange that expects replies first writes: puts the fence
+  // (`mn` or binary noop) of earlier quiet requests ahead of its requests.
   void fence_quiet_requests();
+  // The bytes of the fence of this connection's quiet requests.
+  [[nodiscard]] std::string_view fence_request() const noexcept;
   // `reply`, parsed from the read buffer, as a Record answering `request`.
   [[nodiscard]] Record record_of(const protocol::Reply& reply,
                                  std::uint32_t request) const noexcept;
@@ -315,7 +329,8 @@ class Connection {
   bool trailing_ = false;             // bytes arrived after the last expected reply
   bool pipeline_error_ = false;
   bool owed_error_ = false;
-  std::size_t owed_fences_ = 0;  // MNs owed by fire-and-forget requests
+  Fence fence_ = Fence::meta;    // how this connection's quiet requests are fenced
+  std::size_t owed_fences_ = 0;  // MNs (binary: noop replies) owed by fire-and-forget requests
   std::size_t unfenced_ = 0;     // quiet requests sent, no `mn` after them yet
   std::uint64_t dropped_replies_ = 0;
   std::int64_t batch_last_opaque_ = -1;  // the last opaque seen in the current binary batch

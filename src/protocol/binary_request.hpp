@@ -71,6 +71,20 @@ void append_binary_touch_request(RequestBuffer& out, std::string_view key, std::
 void append_binary_flush_request(RequestBuffer& out, std::uint32_t delay,
                                  BinaryRequestOptions options = {});
 void append_binary_noop_request(RequestBuffer& out, std::uint32_t opaque = 0);
+// The noop that fences off quiet requests sent fire and forget (see
+// net/connection.hpp), as bytes, and memcached's whole reply to it: every
+// reply before that one answers a quiet request. Its opaque,
+// kBinaryFenceOpaque, is one no batch gives its own noop in practice (a
+// batch's noop carries its request count).
+inline constexpr std::uint32_t kBinaryFenceOpaque = 0xffffffff;
+inline constexpr std::string_view kBinaryFenceRequest{
+    "\x80\x0a\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\xff\xff"
+    "\x00\x00\x00\x00\x00\x00\x00\x00",
+    kBinaryHeaderSize};
+inline constexpr std::string_view kBinaryFenceReply{
+    "\x81\x0a\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\xff\xff"
+    "\x00\x00\x00\x00\x00\x00\x00\x00",
+    kBinaryHeaderSize};
 void append_binary_version_request(RequestBuffer& out, std::uint32_t opaque = 0);
 void append_binary_verbosity_request(RequestBuffer& out, std::uint32_t level,
                                      std::uint32_t opaque = 0);

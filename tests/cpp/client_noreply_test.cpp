@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
 // noreply (StoreOptions::noreply, WriteOptions::noreply) against a real
 // memcached, with every protocol: fire and forget fenced by `mn` with "meta"
-// and "text_pipelined", the answer awaited and dropped with "text" and
-// "binary". Whatever the form, a later call on the same connection reads its
-// own replies and nothing else.
+// and "text_pipelined", by a noop with "binary", the answer awaited and
+// dropped with "text" (and binary touch, which has no quiet form). Whatever
+// the form, a later call on the same connection reads its own replies and
+// nothing else. remove_many and flush_all take noreply the same way.
 #include <chrono>
 #include <string>
 #include <thread>
@@ -211,6 +212,132 @@ TEST_P(NoreplyTest, AServerThatCannotBeReachedIsStillReported) {
   EXPECT_FALSE(mc.set("k", "v", {.noreply = true}).has_value());
   EXPECT_FALSE(mc.remove("k", {.noreply = true}).has_value());
   EXPECT_FALSE(mc.set_many(std::vector<Entry>{{"k", "v"}}, {.noreply = true}).has_value());
+  const std::vector<std::string_view> keys = {"k", "j"};
+  EXPECT_FALSE(mc.remove_many(keys, {.noreply = true}).has_value());
+  EXPECT_FALSE(mc.flush_all(0, {.noreply = true}).has_value());
+}
+
+TEST_P(NoreplyTest, AFailedConditionNeitherShiftsRepliesNorCostsTheConnection) {
+  // add of an existing key, replace and append of a missing one, delete and
+  // incr of a missing one: refusals, not errors (binary: addq, replaceq,
+  // appendq, deleteq, incrq answer them, and the answers are dropped).
+  testing::MemcachedProcess server;
+  Client mc = single_connection_client(server, GetParam());
+  ASSERT_TRUE(ok(mc.set("k", "first")));
+  const std::string connections_before = stat_of(mc, "total_connections");
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_TRUE(ok(mc.add("k", "second", {.noreply = true})));
+    EXPECT_TRUE(ok(mc.replace("missing", "x", {.noreply = true})));
+    EXPECT_TRUE(ok(mc.append("missing", "x", {.noreply = true})));
+    EXPECT_TRUE(ok(mc.remove("missing", {.noreply = true})));
+    EXPECT_FALSE(ok(mc.incr("missing", 1, {.noreply = true})).has_value());
+    EXPECT_EQ(value_of(mc, "k"), "first");
+    EXPECT_FALSE(ok(mc.add("k", "third")));
+    EXPECT_EQ(value_of(mc, "missing"), "<miss>");
+  }
+  EXPECT_EQ(stat_of(mc, "total_connections"), connections_before);
+}
+
+TEST_P(NoreplyTest, RemoveManyNoreplyDeletesEveryKey) {
+  testing::MemcachedProcess server;
+  Client mc = single_connection_client(server, GetParam());
+  std::vector<std::string> keys;
+  for (int i = 0; i < 150; ++i) keys.push_back("key" + std::to_string(i));
+  std::vector<std::string_view> views(keys.begin(), keys.end());
+  for (int round = 0; round < 3; ++round) {
+    for (const std::string& key : keys) ASSERT_TRUE(ok(mc.set(key, "v" + key)));
+    // Answered as if every key existed; a missing one is no failure.
+    std::vector<std::string_view> with_missing = views;
+    with_missing.push_back("never_set");
+    EXPECT_EQ(ok(mc.remove_many(with_missing, {.noreply = true})), with_missing.size());
+    EXPECT_TRUE(ok(mc.get_many(views)).empty());
+    ASSERT_TRUE(ok(mc.set("after", std::to_string(round))));
+    EXPECT_EQ(value_of(mc, "after"), std::to_string(round));
+  }
+  // Without noreply, the count is the server's.
+  ASSERT_TRUE(ok(mc.set(keys[0], "v")));
+  EXPECT_EQ(ok(mc.remove_many(views)), 1u);
+}
+
+TEST_P(NoreplyTest, FlushAllNoreplyEmptiesTheServer) {
+  testing::MemcachedProcess server;
+  Client mc = single_connection_client(server, GetParam());
+  for (int round = 0; round < 3; ++round) {
+    ASSERT_TRUE(ok(mc.set("a", "1")));
+    ASSERT_TRUE(ok(mc.set("b", "2")));
+    EXPECT_TRUE(mc.flush_all(0, {.noreply = true}).has_value());
+    EXPECT_EQ(value_of(mc, "a"), "<miss>");
+    EXPECT_EQ(value_of(mc, "b"), "<miss>");
+    ASSERT_TRUE(ok(mc.set("a", "after")));
+    EXPECT_EQ(value_of(mc, "a"), "after");
+  }
+}
+
+// The protocols where noreply is fire and forget: the call returns once its
+// request is written, so it returns at once even from a server that has
+// stopped reading (SIGSTOP), where an answered call would wait out its
+// timeout; the writes land once the server runs again.
+class FireAndForgetTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  // One connection, opened by a first noreply call ("text_pipelined" asks
+  // for meta at its first one), so that the calls under test only write.
+  Client open_client() {
+    Client mc({.servers = {server_.address()},
+               .timeout = 1000ms,
+               .max_connections_per_server = 1,
+               .protocol = GetParam()});
+    EXPECT_TRUE(ok(mc.set("gone", "1", {.noreply = true})));
+    return mc;
+  }
+
+  testing::MemcachedProcess server_;
+};
+
+INSTANTIATE_TEST_SUITE_P(Protocols, FireAndForgetTest,
+                         ::testing::Values("meta", "text_pipelined", "binary"));
+
+TEST_P(FireAndForgetTest, NoreplyWritesReturnWithoutAwaitingAStoppedServer) {
+  Client mc = open_client();
+  std::vector<std::string> keys;
+  std::vector<std::string> values;  // Entry views them: they must outlive it
+  std::vector<Entry> entries;
+  for (int i = 0; i < 100; ++i) {
+    keys.push_back("key" + std::to_string(i));
+    values.push_back("v" + std::to_string(i));
+  }
+  for (std::size_t i = 0; i < keys.size(); ++i) entries.push_back({keys[i], values[i]});
+  const std::vector<std::string_view> gone = {"gone"};
+  server_.pause();
+  const auto started = std::chrono::steady_clock::now();
+  const Result<bool> stored = mc.set("k", "quiet", {.noreply = true});
+  const Result<bool> added = mc.add("k", "second", {.noreply = true});
+  const Result<std::optional<std::uint64_t>> counted = mc.incr("n", 1, {.noreply = true});
+  const Result<std::vector<std::size_t>> many = mc.set_many(entries, {.noreply = true});
+  const Result<std::size_t> removed = mc.remove_many(gone, {.noreply = true});
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  server_.resume();
+  EXPECT_TRUE(ok(Result<bool>(stored)));
+  EXPECT_TRUE(ok(Result<bool>(added)));
+  EXPECT_FALSE(ok(Result<std::optional<std::uint64_t>>(counted)).has_value());
+  EXPECT_TRUE(ok(Result<std::vector<std::size_t>>(many)).empty());
+  EXPECT_EQ(ok(Result<std::size_t>(removed)), 1u);
+  EXPECT_LT(elapsed, 500ms);
+  EXPECT_EQ(value_of(mc, "k"), "quiet");
+  EXPECT_EQ(value_of(mc, "gone"), "<miss>");
+  std::vector<std::string_view> views(keys.begin(), keys.end());
+  EXPECT_EQ(ok(mc.get_many(views)).size(), keys.size());
+}
+
+TEST_P(FireAndForgetTest, FlushAllNoreplyReturnsWithoutAwaitingAStoppedServer) {
+  Client mc = open_client();
+  server_.pause();
+  const auto started = std::chrono::steady_clock::now();
+  const Result<Done> flushed = mc.flush_all(0, {.noreply = true});
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  server_.resume();
+  EXPECT_TRUE(flushed.has_value()) << flushed.error().message;
+  EXPECT_LT(elapsed, 500ms);
+  EXPECT_EQ(value_of(mc, "gone"), "<miss>");
 }
 
 // Several threads share one client; each writes its own key, mostly with

@@ -9,10 +9,17 @@ first (dropping what came before it: the quiet requests' answers), then its
 own reply. A burst of quiet requests carries an `mn` every 64, so that
 unread answers never pile up. A server that never answers the fence costs
 the next call its timeout, and the connection.
+
+With protocol="binary" the same holds with the binary quiet opcodes (setq,
+deleteq, flushq, ...) and a noop as the fence (opaque 0xffffffff): only the
+noop's own reply ends what the quiet requests owe, and anything else in its
+place fails the connection rather than shift a reply onto the wrong call.
+delete_many and flush_all noreply go quiet the same way.
 """
 
 from __future__ import annotations
 
+import struct
 import time
 
 import pytest
@@ -156,6 +163,8 @@ def test_meta_sends_quiet_meta_requests(scripted_server):
             Reply(b"MN\r\n"),
             Expect(b"ms a 1 q\r\nA\r\n"),
             Expect(b"md b q\r\n"),
+            Expect(b"md c q\r\nmd d q\r\n"),
+            Expect(b"flush_all noreply\r\n"),  # no meta form: text noreply
             Expect(FENCE),
             ReadUntil(b"\r\n"),  # the get's mg
             Reply(b"NF\r\nMN\r\nEN\r\n"),
@@ -164,6 +173,8 @@ def test_meta_sends_quiet_meta_requests(scripted_server):
     mc = fastmc.Client(server.address, timeout=0.5, max_connections_per_server=1)
     assert mc.set("a", b"A", noreply=True) is True
     assert mc.delete("b", noreply=True) is True
+    assert mc.delete_many(["c", "d"], noreply=True) == 2
+    assert mc.flush_all(noreply=True) is None
     assert mc.get("a") is None
 
 
@@ -195,3 +206,144 @@ def test_a_server_without_meta_gets_noreply_answered_and_dropped(scripted_server
     mc = client(server.address)
     assert mc.set("a", b"A", noreply=True) is True
     assert mc.get("a") == b"A"
+
+
+def test_text_pipelined_delete_many_and_flush_all_go_quiet(scripted_server):
+    server = scripted_server(
+        [
+            Expect(PROBE),
+            Reply(b"MN\r\n"),
+            Expect(b"delete a noreply\r\ndelete b noreply\r\n"),
+            Expect(b"flush_all 5 noreply\r\n"),
+            Expect(FENCE + GET_A),
+            Reply(b"MN\r\n" + HIT_A),
+        ]
+    )
+    mc = client(server.address)
+    assert mc.delete_many(["a", "b"], noreply=True) == 2
+    assert mc.flush_all(5, noreply=True) is None
+    assert mc.get("a") == b"A"
+
+
+# Binary ----------------------------------------------------------------------
+
+FENCE_OPAQUE = 0xFFFFFFFF
+
+
+def binary_request(opcode, key=b"", extras=b"", value=b"", opaque=0):
+    header = struct.pack(
+        ">BBHBBHIIQ",
+        0x80,
+        opcode,
+        len(key),
+        len(extras),
+        0,
+        0,
+        len(extras) + len(key) + len(value),
+        opaque,
+        0,
+    )
+    return header + extras + key + value
+
+
+def binary_reply(opcode, key=b"", extras=b"", value=b"", opaque=0, status=0):
+    header = struct.pack(
+        ">BBHBBHIIQ",
+        0x81,
+        opcode,
+        len(key),
+        len(extras),
+        0,
+        status,
+        len(extras) + len(key) + len(value),
+        opaque,
+        0,
+    )
+    return header + extras + key + value
+
+
+SETQ_A = binary_request(0x11, b"a", struct.pack(">II", 0, 0), b"A")
+BINARY_FENCE = binary_request(0x0A, opaque=FENCE_OPAQUE)
+BINARY_FENCE_REPLY = binary_reply(0x0A, opaque=FENCE_OPAQUE)
+# A get: one getkq (opaque 0) and the noop (opaque 1) that ends its batch.
+BINARY_GET_A = binary_request(0x0D, b"a") + binary_request(0x0A, opaque=1)
+BINARY_HIT_A = binary_reply(0x0D, b"a", struct.pack(">I", 0), b"A") + binary_reply(0x0A, opaque=1)
+
+
+def binary_client(address: str) -> fastmc.Client:
+    return fastmc.Client(address, protocol="binary", timeout=0.5, max_connections_per_server=1)
+
+
+def test_binary_noreply_sends_quiet_opcodes_and_the_next_call_reads_past_the_noop(
+    scripted_server,
+):
+    server = scripted_server(
+        [
+            Expect(SETQ_A),
+            Expect(binary_request(0x14, b"b")),  # deleteq
+            Expect(binary_request(0x14, b"c") + binary_request(0x14, b"d", opaque=1)),
+            Expect(binary_request(0x18, extras=struct.pack(">I", 0))),  # flushq
+            Expect(BINARY_FENCE + BINARY_GET_A),
+            # The deleteq's "Not found", owed and dropped; trickled, so the
+            # owed replies split anywhere are still taken whole.
+            Trickle(
+                binary_reply(0x14, value=b"Not found", status=1)
+                + BINARY_FENCE_REPLY
+                + BINARY_HIT_A,
+                0.001,
+            ),
+        ]
+    )
+    mc = binary_client(server.address)
+    assert mc.set("a", b"A", noreply=True) is True
+    assert mc.delete("b", noreply=True) is True
+    assert mc.delete_many(["c", "d"], noreply=True) == 2
+    assert mc.flush_all(noreply=True) is None
+    assert mc.get("a") == b"A"
+    assert server.connection_count == 1
+
+
+def test_binary_touch_has_no_quiet_form_and_is_answered(scripted_server):
+    server = scripted_server(
+        [
+            Expect(SETQ_A),
+            # The fence goes ahead of the touch, whose answer is awaited.
+            Expect(BINARY_FENCE + binary_request(0x1C, b"a", struct.pack(">I", 10))),
+            Reply(BINARY_FENCE_REPLY + binary_reply(0x1C, value=b"Not found", status=1)),
+            Expect(BINARY_GET_A),
+            Reply(BINARY_HIT_A),
+        ]
+    )
+    mc = binary_client(server.address)
+    assert mc.set("a", b"A", noreply=True) is True
+    assert mc.touch("a", 10, noreply=True) is True
+    assert mc.get("a") == b"A"
+
+
+@pytest.mark.parametrize(
+    "in_place_of_the_fence",
+    [
+        pytest.param(b"garbage that is no binary packet at all", id="garbage"),
+        pytest.param(binary_reply(0x0A, opaque=7), id="a noop with another opaque"),
+    ],
+)
+def test_anything_but_the_fence_reply_fails_the_connection_and_no_value_is_misread(
+    scripted_server, in_place_of_the_fence
+):
+    server = scripted_server(
+        [
+            Expect(SETQ_A),
+            Expect(BINARY_FENCE + BINARY_GET_A),
+            # A hit for the get follows, which must not be taken as its answer.
+            Reply(in_place_of_the_fence + BINARY_FENCE_REPLY + BINARY_HIT_A),
+            ExpectClosed(),
+        ],
+        [Expect(BINARY_GET_A), Reply(BINARY_HIT_A)],
+    )
+    mc = binary_client(server.address)
+    assert mc.set("a", b"A", noreply=True) is True
+    with pytest.raises(fastmc.ProtocolError, match="noreply"):
+        mc.get("a")
+    # A new connection, owing nothing, serves the next call.
+    assert mc.get("a") == b"A"
+    assert server.connection_count == 2

@@ -2,17 +2,19 @@
 """noreply as fire and forget, through the binding and the compat modules,
 against real memcached servers.
 
-A noreply call returns without waiting for the server where an `mn` can
-fence it (protocol "meta" and "text_pipelined", the compat modules'), and
-awaits and drops the answer elsewhere ("text", "binary"). Either way the
-next call on the connection reads its own reply, a failure to reach the
-server is still reported, and a refused noreply request changes nothing for
-the calls after it.
+A noreply call returns without waiting for the server where a fence can
+follow it (an `mn` with protocol "meta" and "text_pipelined", the compat
+modules', a noop with "binary"), and awaits and drops the answer elsewhere
+("text"). Either way the next call on the connection reads its own reply, a
+failure to reach the server is still reported, and a refused noreply
+request changes nothing for the calls after it. delete_many and flush_all
+take noreply the same way.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -22,6 +24,8 @@ import fastmc.compat.pylibmc as pylibmc
 import fastmc.compat.pymemcache as pymemcache
 
 PROTOCOLS = ["meta", "text_pipelined", "text", "binary"]
+# Where noreply is fire and forget: the call returns once written.
+FIRE_AND_FORGET = ["meta", "text_pipelined", "binary"]
 
 
 def single_connection(address: str, protocol: str) -> fastmc.Client:
@@ -109,12 +113,90 @@ def test_threads_sharing_one_client_read_no_wrong_value(memcached, protocol):
     assert wrong == []
 
 
-def test_a_server_that_cannot_be_reached_is_still_reported():
-    with fastmc.Client("127.0.0.1:1", timeout=0.2) as mc:
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_a_server_that_cannot_be_reached_is_still_reported(protocol):
+    with fastmc.Client("127.0.0.1:1", timeout=0.2, protocol=protocol) as mc:
         with pytest.raises(fastmc.ConnectionError):
             mc.set("k", b"v", noreply=True)
         with pytest.raises(fastmc.ConnectionError):
             mc.set_many({"k": b"v"}, noreply=True)
+        with pytest.raises(fastmc.ConnectionError):
+            mc.delete_many(["k", "j"], noreply=True)
+        with pytest.raises(fastmc.ConnectionError):
+            mc.flush_all(noreply=True)
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_delete_many_with_noreply_deletes_every_key(memcached, protocol):
+    keys = [f"key{i}" for i in range(150)]
+    with single_connection(memcached.address, protocol) as mc:
+        for round in range(3):
+            mc.set_many({key: b"v" for key in keys})
+            # Answered as if every key existed: the count is not known.
+            assert mc.delete_many([*keys, "never_set"], noreply=True) == len(keys) + 1
+            assert mc.get_many(keys) == {}
+            mc.set("after", b"%d" % round)
+            assert mc.get("after") == b"%d" % round
+        mc.set(keys[0], b"v")
+        assert mc.delete_many(keys) == 1
+
+
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+def test_flush_all_with_noreply_empties_the_server(memcached, protocol):
+    with single_connection(memcached.address, protocol) as mc:
+        for round in range(3):
+            mc.set_many({"a": b"1", "b": b"2"})
+            assert mc.flush_all(noreply=True) is None
+            assert mc.get_many(["a", "b"]) == {}
+            mc.set("a", b"after %d" % round)
+            assert mc.get("a") == b"after %d" % round
+
+
+@pytest.mark.parametrize("protocol", FIRE_AND_FORGET)
+def test_noreply_calls_return_without_awaiting_a_stopped_server(memcached_factory, protocol):
+    # A stopped server (SIGSTOP) reads nothing: an answered call would wait
+    # out its timeout; a fire-and-forget one returns once written, and its
+    # writes land once the server runs again.
+    server = memcached_factory()
+    with fastmc.Client(
+        server.address, protocol=protocol, max_connections_per_server=1, timeout=1.0
+    ) as mc:
+        mc.set("gone", b"1", noreply=True)  # connects (text_pipelined: and asks for meta)
+        server.pause()
+        try:
+            started = time.monotonic()
+            assert mc.set("k", b"quiet", noreply=True) is True
+            assert mc.set_many({"a": b"1", "b": b"2"}, noreply=True) == []
+            assert mc.delete_many(["gone"], noreply=True) == 1
+            assert mc.incr("n", 1, noreply=True) is None
+            elapsed = time.monotonic() - started
+        finally:
+            server.resume()
+        assert elapsed < 0.5
+        assert mc.get_many(["k", "a", "b", "gone"]) == {"k": b"quiet", "a": b"1", "b": b"2"}
+        server.pause()
+        try:
+            started = time.monotonic()
+            mc.flush_all(noreply=True)
+            elapsed = time.monotonic() - started
+        finally:
+            server.resume()
+        assert elapsed < 0.5
+        assert mc.get("k") is None
+
+
+def test_binary_noreply_failures_are_dropped_and_the_next_call_reads_its_own(memcached_factory):
+    server = memcached_factory(protocol="binary", max_item_size="1m")
+    with single_connection(server.address, "binary") as mc:
+        mc.set("k", b"first")
+        mc.set("word", b"abc")
+        for _ in range(3):
+            assert mc.add("k", b"second", noreply=True) is True  # addq: exists, dropped
+            assert mc.delete("missing", noreply=True) is True  # deleteq: not found, dropped
+            assert mc.set("big", b"x" * 2_000_000, noreply=True) is True  # too large
+            assert mc.get("k") == b"first"
+            assert mc.incr("word", 1, noreply=True) is None  # non-numeric
+            assert mc.get_many(["k", "word", "big"]) == {"k": b"first", "word": b"abc"}
 
 
 # The compat modules, with their peers' noreply switches ----------------------
@@ -165,3 +247,23 @@ def test_pylibmc_noreply_behavior_sets_then_reads_back(memcached):
     assert client.get("k") == 999
     assert client.set_multi({"a": 1, "b": 2}) == []
     assert client.get_multi(["a", "b"]) == {"a": 1, "b": 2}
+
+
+def test_pylibmc_binary_with_the_noreply_behavior_is_fire_and_forget(memcached_factory):
+    server = memcached_factory(protocol="binary")
+    client = pylibmc.Client([server.address], binary=True, behaviors={"_noreply": True})
+    assert client.set("warm", 1) is True  # connects
+    server.pause()
+    try:
+        started = time.monotonic()
+        for i in range(100):
+            assert client.set("k", i) is True
+        assert client.set_multi({"a": 1, "b": 2}) == []
+        elapsed = time.monotonic() - started
+    finally:
+        server.resume()
+    assert elapsed < 0.5
+    assert client.get("k") == 99
+    assert client.get_multi(["a", "b"]) == {"a": 1, "b": 2}
+    assert client.add("k", 0) is True  # addq of an existing key: refused, dropped
+    assert client.get("k") == 99

@@ -2,11 +2,13 @@
 // net::Connection's binary side against a real memcached (-B binary): the
 // encoders' bytes are accepted and answered as docs/protocol.md ("Binary")
 // says, quiet batches end at their noop, replies are checked against the
-// opcode and opaque of their request, and SASL runs after connect.
+// opcode and opaque of their request, fire-and-forget quiet requests are
+// fenced by a noop, and SASL runs after connect.
 #include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -179,6 +181,111 @@ TEST_F(BinaryConnectionTest, ABatchReplyOutsideTheBatchClosesTheConnection) {
   connection_.expect_binary_batch(BinaryOpcode::get_key_quiet, 1);
   EXPECT_FALSE(connection_.run(Deadline::after(1s)));
   EXPECT_EQ(connection_.failure(), ConnectionFailure::unexpected_reply);
+}
+
+// Fire and forget (send_quietly with Fence::binary): quiet opcodes answer
+// only when they fail; the next exchange that reads starts with the fence
+// noop, drops every reply before the noop's, then reads its own.
+class BinaryFireAndForgetTest : public BinaryConnectionTest {
+ protected:
+  // Appends `command` of `key` quiet, alone in an exchange that reads nothing.
+  void send_quietly(protocol::StorageCommand command, std::string_view key,
+                    std::string_view value) {
+    connection_.begin_exchange();
+    protocol::append_binary_storage_request(connection_.requests(), command, key, 0, 0, value, 0,
+                                            {.opaque = 9, .quiet = true});
+    connection_.send_quietly(1, Connection::Fence::binary);
+    run();
+    ASSERT_EQ(connection_.reply_count(), 0u);
+  }
+
+  // An answered get of `key`, with opaque 3: its value, or "<miss>".
+  std::string get(std::string_view key) {
+    connection_.begin_exchange();
+    protocol::append_binary_get_request(connection_.requests(), key, false, {.opaque = 3});
+    connection_.expect_binary(BinaryOpcode::get, 3);
+    if (!connection_.run(Deadline::after(1s))) {
+      ADD_FAILURE() << name_of(connection_.failure()) << ": " << connection_.failure_detail();
+      return "<failed>";
+    }
+    EXPECT_EQ(connection_.reply_count(), 1u);
+    EXPECT_EQ(connection_.reply_opaque(0), 3u);
+    const protocol::Reply reply = connection_.reply(0);
+    return reply.status == ReplyStatus::value ? std::string(reply.data) : "<miss>";
+  }
+};
+
+TEST_F(BinaryFireAndForgetTest, QuietRequestsAreFencedByANoopAndTheirFailuresDropped) {
+  send_quietly(protocol::StorageCommand::set, "a", "1");
+  send_quietly(protocol::StorageCommand::add, "a", "2");  // exists: answered, dropped
+  connection_.begin_exchange();
+  protocol::append_binary_delete_request(connection_.requests(), "missing",
+                                         {.opaque = 9, .quiet = true});  // not found: dropped
+  protocol::append_binary_arithmetic_request(connection_.requests(),
+                                             protocol::ArithmeticCommand::incr, "counter", 5, 10, 0,
+                                             {.opaque = 9, .quiet = true});  // created: silent
+  connection_.send_quietly(2, Connection::Fence::binary);
+  run();
+  EXPECT_EQ(connection_.reply_count(), 0u);
+  EXPECT_EQ(connection_.unfenced_requests(), 4u);
+  EXPECT_EQ(connection_.owed_fences(), 0u);
+  EXPECT_EQ(connection_.dropped_replies(), 0u);  // nothing read yet
+
+  EXPECT_EQ(get("a"), "1");
+  EXPECT_EQ(connection_.dropped_replies(), 2u);
+  EXPECT_FALSE(connection_.owed_error_seen());
+  EXPECT_TRUE(connection_.is_open());  // a refused condition is no error
+  EXPECT_EQ(connection_.unfenced_requests(), 0u);
+  EXPECT_EQ(connection_.owed_fences(), 0u);
+  EXPECT_EQ(get("counter"), "10");
+  EXPECT_EQ(connection_.dropped_replies(), 2u);
+}
+
+TEST_F(BinaryFireAndForgetTest, AnErrorOwedByAQuietRequestClosesTheConnectionAfterTheExchange) {
+  set("word", "not a number");
+  connection_.begin_exchange();
+  protocol::append_binary_arithmetic_request(
+      connection_.requests(), protocol::ArithmeticCommand::incr, "word", 1, 0,
+      protocol::kBinaryNoAutoCreate, {.opaque = 9, .quiet = true});  // non-numeric: an error
+  connection_.send_quietly(1, Connection::Fence::binary);
+  run();
+  EXPECT_EQ(get("word"), "not a number");  // its own reply, after the fence
+  EXPECT_TRUE(connection_.owed_error_seen());
+  EXPECT_EQ(connection_.dropped_replies(), 1u);
+  EXPECT_FALSE(connection_.is_open());
+}
+
+TEST_F(BinaryFireAndForgetTest, ABurstOfQuietRequestsCarriesANoopEveryKFenceEvery) {
+  for (std::size_t i = 0; i < Connection::kFenceEvery * (Connection::kMaxOwedFences + 3); ++i) {
+    send_quietly(protocol::StorageCommand::set, "k", std::to_string(i));
+    ASSERT_LE(connection_.owed_fences(), Connection::kMaxOwedFences);
+    ASSERT_LT(connection_.unfenced_requests(), Connection::kFenceEvery);
+  }
+  EXPECT_EQ(connection_.unfenced_requests(), 0u);
+  std::this_thread::sleep_for(5ms);
+  // The noop replies that came while idle are taken in; the connection stays.
+  connection_.drop_if_not_quiet(std::chrono::steady_clock::now() + 1s);
+  EXPECT_TRUE(connection_.is_open());
+  EXPECT_EQ(connection_.owed_fences(), 0u);
+  EXPECT_EQ(get("k"),
+            std::to_string(Connection::kFenceEvery * (Connection::kMaxOwedFences + 3) - 1));
+  EXPECT_EQ(connection_.dropped_replies(), 0u);
+}
+
+TEST_F(BinaryFireAndForgetTest, ANoopBeforeTheFenceThatIsNotTheFenceClosesTheConnection) {
+  // A noop reply owed with another opaque than the fence's is out of step.
+  connection_.begin_exchange();
+  protocol::append_binary_noop_request(connection_.requests(), 5);
+  connection_.send_quietly(1, Connection::Fence::binary);
+  run();
+  connection_.begin_exchange();
+  protocol::append_binary_version_request(connection_.requests(), 1);
+  connection_.expect_binary(BinaryOpcode::version, 1);
+  EXPECT_FALSE(connection_.run(Deadline::after(1s)));
+  EXPECT_EQ(connection_.failure(), ConnectionFailure::unexpected_reply);
+  EXPECT_NE(connection_.failure_detail().find("opaque 5"), std::string::npos)
+      << connection_.failure_detail();
+  EXPECT_FALSE(connection_.is_open());
 }
 
 TEST_F(BinaryConnectionTest, SaslListOnAServerWithoutSaslIsAnError) {

@@ -118,7 +118,7 @@ TEST(ConnectionTest, TcpAndUnixSocketsBothWork) {
 // consumes up to its MN, and reads only its own replies.
 void append_quiet_set(Connection& connection, std::string_view key, std::string_view value) {
   protocol::append_meta_set_request(connection.requests(), key, value, {.quiet = true});
-  connection.send_quietly(1);
+  connection.send_quietly(1, Connection::Fence::meta);
 }
 
 TEST(ConnectionTest, QuietRequestsAreFencedAheadOfTheNextExchangeThatReads) {
