@@ -66,8 +66,9 @@ namespace fastmc::net {
 struct ConnectionOptions {
   // Time allowed to connect; zero means only the call's deadline limits it.
   std::chrono::nanoseconds connect_timeout{0};
-  // The client's call timeout, set as SO_RCVTIMEO so that a lone exchange can
-  // block in recv() without outliving its deadline; zero means no limit.
+  // The client's call timeout; zero means no limit. A lone exchange first
+  // waits in one blocking recv() (SO_RCVTIMEO, a share of this timeout that
+  // ends before the deadline), then polls to the deadline exactly.
   std::chrono::nanoseconds call_timeout{0};
   std::size_t max_value_size = std::size_t{64} * 1024 * 1024;
   bool tcp_nodelay = true;

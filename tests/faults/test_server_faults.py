@@ -203,6 +203,44 @@ def test_n9_every_stale_pooled_connection_after_a_restart_costs_reads_nothing(
     )
 
 
+@pytest.mark.parametrize("timeout", [0.3, 1.0])
+def test_n7_a_stalled_server_times_out_at_the_deadline_to_10_ms(
+    memcached_factory, fault_matrix, timeout
+):
+    # A stopped memcached still accepts connections (the kernel's backlog)
+    # and answers nothing. The wait used to be SO_RCVTIMEO alone, which the
+    # kernel's timer wheel fires up to an eighth late: 0.3 s calls ended at
+    # 0.32 s, 1 s calls at 1.016 to 1.034 s. The best of three calls shows
+    # the precision; the worst, that none runs past the margin.
+    server = memcached_factory()
+    # Every timeout is a failure: the limit keeps the server in use for all three.
+    mc = fastmc.Client(server.address, timeout=timeout, failure_limit=10)
+    mc.set("a", b"A")
+    server.pause()
+    elapsed = []
+    try:
+        for _ in range(3):
+            started = time.monotonic()
+            with pytest.raises(fastmc.TimeoutError):
+                mc.get("a")
+            elapsed.append(time.monotonic() - started)
+    finally:
+        server.resume()
+    assert min(elapsed) >= timeout, elapsed
+    assert min(elapsed) < timeout + 0.010, elapsed
+    assert max(elapsed) < timeout + MARGIN, elapsed
+    assert mc.get("a") == b"A"
+    fault_matrix.record(
+        "N7",
+        f"server stopped (SIGSTOP), get with a {timeout:g} s timeout, 3 times",
+        expected="TimeoutError at the deadline (within 10 ms, libmc's precision), "
+        "then its own value once resumed",
+        observed=f"TimeoutError after {', '.join(f'{e * 1000:.1f}' for e in elapsed)} ms",
+        worst=max(elapsed),
+        deadline=timeout,
+    )
+
+
 @pytest.mark.parametrize(
     "message",
     [
