@@ -73,10 +73,14 @@ nb::handle marshal_loads() {
 // libmc writes marshal format 2 (its str and dict vectors in tests/data/values).
 constexpr int kLibmcMarshalVersion = 2;
 
+// Requires: PyBytes_Check(bytes); the caller keeps `bytes` alive.
+void view_bytes(PyObject* bytes, EncodedValue& out) noexcept {
+  out.bytes = {PyBytes_AS_STRING(bytes), static_cast<std::size_t>(PyBytes_GET_SIZE(bytes))};
+}
+
 void view_bytes_object(nb::object bytes, EncodedValue& out) {
   if (!bytes.is_valid() || !PyBytes_Check(bytes.ptr())) throw nb::python_error();
-  out.bytes = {PyBytes_AS_STRING(bytes.ptr()),
-               static_cast<std::size_t>(PyBytes_GET_SIZE(bytes.ptr()))};
+  view_bytes(bytes.ptr(), out);
   out.owner = std::move(bytes);
 }
 
@@ -133,7 +137,7 @@ void serialize_as(PyObject* value, value::StoredKind kind, const ValueCodec& cod
   switch (kind) {
     case StoredKind::bytes:
       if (PyBytes_Check(value)) {
-        out.bytes = {PyBytes_AS_STRING(value), static_cast<std::size_t>(PyBytes_GET_SIZE(value))};
+        view_bytes(value, out);
       } else {  // pymemcache without a serde: str(value)
         out.owner = nb::steal(PyObject_Str(value));
         if (!out.owner.is_valid()) throw nb::python_error();
@@ -160,6 +164,12 @@ void encode_value(PyObject* key, PyObject* value, const ValueCodec& codec, Encod
   if (!codec.is_native()) {
     if (!codec.serde.is_none()) {
       encode_with_serde(key, value, codec.serde, out);
+    } else if (PyBytes_CheckExact(value) &&
+               codec.scheme->writes[static_cast<std::size_t>(value::PythonType::bytes)] ==
+                   value::StoredKind::bytes) {
+      // Bytes stored as they are, the common case of every peer's scheme.
+      view_bytes(value, out);
+      out.flags = value::flags_for(*codec.scheme, value::StoredKind::bytes);
     } else {
       value::StoredKind kind = value::kind_written(*codec.scheme, python_type_of(value));
       if (kind == value::StoredKind::marshal) {
@@ -193,7 +203,7 @@ void encode_value(PyObject* key, PyObject* value, const ValueCodec& codec, Encod
   }
   const nb::object& serde = codec.serde;
   if (PyBytes_Check(value)) {
-    out.bytes = {PyBytes_AS_STRING(value), static_cast<std::size_t>(PyBytes_GET_SIZE(value))};
+    view_bytes(value, out);
     out.flags = value::native_flags_for(value::ValueKind::bytes);
     return;
   }
